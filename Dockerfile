@@ -1,0 +1,46 @@
+# Pac-Arena server image: the asyncio game server plus the static web client.
+#   docker build -t pac-arena .      (or deploy/container/build.sh without a Docker engine)
+# Settings come from the environment (see server/config.py); no secrets are baked in.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: wheels for the project and its dependencies ----
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+# Dependencies first, so this layer is reused until pyproject.toml changes. The "fast" extra
+# (orjson, uvloop) is worth having in production.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['fast']))" > requirements.txt \
+    && pip wheel --wheel-dir /wheels -r requirements.txt
+COPY server/ server/
+# The wheel's long description is not needed in the image, so README.md stays out of the context.
+RUN touch README.md \
+    && pip wheel --no-deps --wheel-dir /wheels .
+
+# ---- runtime: nothing but Python, the installed wheels and the client files ----
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    STATIC_DIR=/app/web \
+    LOG_FORMAT=json
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /app \
+       --shell /usr/sbin/nologin app
+# Bind-mount the wheels instead of copying them, so they never become a layer of their own.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl
+WORKDIR /app
+COPY web/ /app/web/
+COPY deploy/container/healthcheck.py /app/healthcheck.py
+# Numeric, so the runtime can check it is not root without reading /etc/passwd.
+USER 10001:10001
+EXPOSE 8080
+# ECS and `docker stop` send SIGTERM; the server drains its rooms and exits 0.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "/app/healthcheck.py"]
+CMD ["python", "-m", "server"]
