@@ -1,0 +1,113 @@
+"""The fixed-step scheduler, driven by a fake clock: no drift, bounded catch-up, isolation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.scheduler import Scheduler
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Counter:
+    key: str
+    ticks: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    flushes: int = 0
+    fail_at: int | None = None
+    failure: BaseException | None = None
+
+    def tick(self, n: int, now: float) -> None:
+        if n == self.fail_at:
+            raise RuntimeError("boom")
+        self.ticks.append(n)
+        self.times.append(now)
+
+    def flush(self, n: int, now: float) -> None:
+        self.flushes += 1
+
+    def failed(self, exc: BaseException) -> None:
+        self.failure = exc
+
+
+def test_ticks_follow_the_clock_without_drift() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock)
+    room = Counter("a")
+    sched.add(room)
+    # Wake-ups with jitter (a little late each time) for 10 simulated seconds.
+    for i in range(600):
+        clock.t = 1000.0 + i / 60 + 0.004 * (i % 3)
+        sched.run_due()
+    clock.t = 1010.0
+    sched.run_due()
+    assert room.ticks == list(range(601))
+    # Scheduled times are exact multiples of the period from the start: no accumulated error.
+    assert abs(room.times[600] - (1000.0 + 10.0)) < 1e-9
+
+
+def test_a_late_wakeup_catches_up_by_stepping_then_flushes_once() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock, max_catch_up=10)
+    room = Counter("a")
+    sched.add(room)
+    sched.run_due()  # tick 0
+    clock.t += 5 / 60  # five periods late
+    assert sched.run_due() == 5
+    assert room.ticks == [0, 1, 2, 3, 4, 5]
+    assert room.flushes == 2  # one per batch, not per tick
+
+
+def test_falling_far_behind_drops_ticks_instead_of_speeding_up() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock, max_catch_up=10)
+    room = Counter("a")
+    sched.add(room)
+    sched.run_due()
+    clock.t += 2.0  # a two-second stall: 120 ticks due
+    assert sched.run_due() == 10
+    assert sched.dropped == 110
+    assert room.ticks == list(range(11))  # tick numbers stay consecutive
+    assert sched.run_due() == 0  # caught up: nothing more due until the clock moves
+    clock.t += 1 / 60
+    assert sched.run_due() == 1
+
+
+def test_a_failing_room_is_removed_and_the_others_keep_ticking() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock)
+    bad, good = Counter("bad", fail_at=3), Counter("good")
+    sched.add(bad)
+    sched.add(good)
+    for i in range(10):
+        clock.t = 1000.0 + i / 60
+        sched.run_due()
+    assert isinstance(bad.failure, RuntimeError)
+    assert bad.ticks == [0, 1, 2]
+    assert good.ticks == list(range(10))
+    assert "bad" not in sched.rooms
+
+
+async def test_run_sleeps_until_the_next_tick() -> None:
+    clock = FakeClock()
+    sleeps: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        sleeps.append(delay)
+        clock.t += delay
+        if len(sleeps) >= 30:
+            sched.stop()
+
+    sched = Scheduler(60, clock, fake_sleep)
+    room = Counter("a")
+    sched.add(room)
+    await sched.run()
+    assert room.ticks == list(range(30))
+    assert all(abs(s - 1 / 60) < 1e-9 for s in sleeps)
