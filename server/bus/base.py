@@ -1,0 +1,269 @@
+"""The interface for what processes share: pub/sub, presence, leases, key/value, sets, streams."""
+
+from __future__ import annotations
+
+import types
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+
+class BusUnavailable(RuntimeError):
+    """The shared backend cannot be reached right now; the operation did not happen (or may not)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One pub/sub delivery: the channel, the bytes, and the pattern that matched (if any)."""
+
+    channel: str
+    data: bytes
+    pattern: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """An exclusive, expiring claim on a key: who holds it and under which epoch."""
+
+    key: str
+    owner: str
+    epoch: int  # grows by one with every acquisition of this key; a takeover has a higher one
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream record: its id ("<ms>-<seq>", ordered) and its fields."""
+
+    id: str
+    fields: dict[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A stream record delivered to a group consumer and not yet acknowledged."""
+
+    id: str
+    consumer: str
+    idle_s: float
+    deliveries: int
+
+
+def as_bytes(data: object) -> bytes:
+    """Copy a bytes-like value to immutable bytes; anything else (str, dict...) is a wire bug."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"the bus carries bytes, not {type(data).__name__}")
+
+
+def stream_id_key(entry_id: str) -> tuple[int, int]:
+    """Order stream ids numerically ("10-0" comes after "9-5")."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Subscription(ABC):
+    """Messages from some channels/patterns; live between `__aenter__` and `__aexit__`.
+
+    Use as `async with bus.subscribe("a", "b") as sub: async for message in sub: ...`.
+    Subscribed once `__aenter__` returns; unsubscribed when the scope exits.
+    """
+
+    async def __aenter__(self) -> Subscription:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Message]:
+        while True:
+            message = await self.get()
+            if message is None:
+                return
+            yield message
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Subscribe; raises BusUnavailable when the backend is down."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Unsubscribe and wake any reader (it gets None). Safe to call twice."""
+
+    @abstractmethod
+    async def get(self, timeout: float | None = None) -> Message | None:
+        """The next message; None on timeout or once closed."""
+
+
+class Bus(ABC):
+    """What processes share. Values are bytes in and bytes out; TTLs are in seconds."""
+
+    # Lifecycle
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and background tasks."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return when the backend answers; raise BusUnavailable when it does not."""
+
+    # Pub/sub
+    @abstractmethod
+    async def publish(self, channel: str, data: bytes) -> int:
+        """Send to every current subscriber of `channel`; returns how many (this process's view)."""
+
+    @abstractmethod
+    def subscribe(self, *channels: str, patterns: tuple[str, ...] = ()) -> Subscription:
+        """A subscription to exact channels and glob patterns; enter it to start receiving."""
+
+    # Key/value
+    @abstractmethod
+    async def get(self, key: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def set(
+        self, key: str, value: bytes, ttl: float | None = None, *, only_if_absent: bool = False
+    ) -> bool:
+        """Store `value`; with `only_if_absent` only when the key does not exist. True if stored."""
+
+    @abstractmethod
+    async def delete(self, *keys: str) -> int:
+        """Remove keys (any type); returns how many existed."""
+
+    @abstractmethod
+    async def expire(self, key: str, ttl: float) -> bool:
+        """Give an existing key a time to live; False when it does not exist."""
+
+    @abstractmethod
+    async def incr(self, key: str, amount: int = 1) -> int: ...
+
+    # Leases
+    @abstractmethod
+    async def acquire_lease(self, key: str, owner: str, ttl: float) -> Lease | None:
+        """Take `key` if nobody holds it; the new lease's epoch is higher than any before it."""
+
+    @abstractmethod
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        """Extend the lease if it is still held by this owner under this epoch."""
+
+    @abstractmethod
+    async def release_lease(self, lease: Lease) -> bool:
+        """Give the lease up if it is still held by this owner under this epoch."""
+
+    @abstractmethod
+    async def get_lease(self, key: str) -> Lease | None:
+        """The live lease on `key`, if any."""
+
+    # Presence
+    @abstractmethod
+    async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
+        """Mark `member` of `group` alive for `ttl` seconds (call again to refresh)."""
+
+    @abstractmethod
+    async def presence_remove(self, group: str, member: str) -> None: ...
+
+    @abstractmethod
+    async def presence_list(self, group: str) -> dict[str, bytes]:
+        """Live members of `group` with their data."""
+
+    # Sorted sets
+    @abstractmethod
+    async def zincrby(self, key: str, member: str, amount: float) -> float: ...
+
+    @abstractmethod
+    async def zadd_max(self, key: str, member: str, score: float) -> bool:
+        """Set the member's score only if higher than its current one (or new). True if changed."""
+
+    @abstractmethod
+    async def zrange(
+        self, key: str, start: int = 0, stop: int = -1, *, desc: bool = True
+    ) -> list[tuple[str, float]]:
+        """Members with scores by rank (inclusive bounds, negatives count from the end)."""
+
+    @abstractmethod
+    async def zscore(self, key: str, member: str) -> float | None: ...
+
+    @abstractmethod
+    async def zcard(self, key: str) -> int: ...
+
+    # Hashes
+    @abstractmethod
+    async def hset(self, key: str, mapping: Mapping[str, bytes]) -> None: ...
+
+    @abstractmethod
+    async def hget(self, key: str, field: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def hgetall(self, key: str) -> dict[str, bytes]: ...
+
+    @abstractmethod
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int: ...
+
+    @abstractmethod
+    async def hdel(self, key: str, *fields: str) -> int: ...
+
+    # Capped lists (newest first)
+    @abstractmethod
+    async def list_push(self, key: str, value: bytes, cap: int) -> None:
+        """Put `value` at the head and keep only the newest `cap` items."""
+
+    @abstractmethod
+    async def list_range(self, key: str, start: int = 0, stop: int = -1) -> list[bytes]:
+        """Items newest first (inclusive bounds)."""
+
+    # Streams
+    @abstractmethod
+    async def xadd(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> str:
+        """Append a record, keeping about the newest `maxlen`; returns its id."""
+
+    @abstractmethod
+    async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
+        """Records with ids greater than `after`, oldest first."""
+
+    @abstractmethod
+    async def xlen(self, stream: str) -> int: ...
+
+    @abstractmethod
+    async def xgroup_create(self, stream: str, group: str, start: str = "0") -> bool:
+        """Create a consumer group reading after `start` ("0": everything; "$": only new).
+
+        Creates the stream if needed. False when the group already exists.
+        """
+
+    @abstractmethod
+    async def xreadgroup(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        count: int = 100,
+        block: float | None = None,
+        *,
+        pending: bool = False,
+    ) -> list[Entry]:
+        """Deliver new records to `consumer` (or, with `pending`, its unacknowledged ones again).
+
+        `block` waits up to that many seconds for new records when there are none.
+        """
+
+    @abstractmethod
+    async def xack(self, stream: str, group: str, *ids: str) -> int: ...
+
+    @abstractmethod
+    async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]: ...
+
+    @abstractmethod
+    async def xclaim_idle(
+        self, stream: str, group: str, consumer: str, min_idle: float, count: int = 100
+    ) -> list[Entry]:
+        """Move records pending longer than `min_idle` seconds (a dead consumer's) to `consumer`."""

@@ -1,0 +1,417 @@
+"""The in-process bus: one process, no Redis, same semantics (bytes only, real TTLs)."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from server.bus.base import (
+    Bus,
+    Entry,
+    Lease,
+    Message,
+    Pending,
+    Subscription,
+    as_bytes,
+    stream_id_key,
+)
+from server.bus.leases import epoch_key, format_lease, parse_lease
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+QUEUE_LIMIT = 10_000  # per subscription; beyond it the oldest message is dropped
+T = TypeVar("T")
+
+
+@dataclass
+class _Group:
+    last_id: str
+    pending: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # consumer, t, n
+
+
+@dataclass
+class _Stream:
+    entries: list[Entry] = field(default_factory=list)
+    last_id: tuple[int, int] = (0, 0)
+    groups: dict[str, _Group] = field(default_factory=dict)
+
+
+class MemorySubscription(Subscription):
+    """Messages delivered from a MemoryBus through a bounded queue."""
+
+    def __init__(self, bus: MemoryBus, channels: tuple[str, ...], patterns: tuple[str, ...]):
+        self._bus = bus
+        self.channels = channels
+        self.patterns = patterns
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._open = False
+        self.dropped = 0
+
+    async def open(self) -> None:
+        self._open = True
+        self._bus._subscriptions.add(self)
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._bus._subscriptions.discard(self)
+            self._queue.put_nowait(None)
+
+    def _deliver(self, message: Message) -> None:
+        if self._queue.qsize() >= QUEUE_LIMIT:
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(message)
+
+    def _match(self, channel: str) -> str | bool | None:
+        if channel in self.channels:
+            return None
+        for pattern in self.patterns:
+            if fnmatch.fnmatchcase(channel, pattern):
+                return pattern
+        return False
+
+    async def get(self, timeout: float | None = None) -> Message | None:
+        if not self._open and self._queue.empty():
+            return None
+        try:
+            message = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if message is None:
+            self._queue.put_nowait(None)  # keep later readers from hanging too
+        return message
+
+
+class MemoryBus(Bus):
+    """Everything in dicts, expiring against an injectable clock (seconds, monotonic)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._data: dict[str, object] = {}
+        self._expires: dict[str, float] = {}
+        self._presence: dict[str, dict[str, tuple[float, bytes]]] = {}
+        self._subscriptions: set[MemorySubscription] = set()
+        self._stream_waiters: dict[str, list[asyncio.Future[None]]] = {}
+
+    # Helpers
+    def _live(self, key: str) -> object | None:
+        deadline = self._expires.get(key)
+        if deadline is not None and self._clock() >= deadline:
+            self._data.pop(key, None)
+            self._expires.pop(key, None)
+        return self._data.get(key)
+
+    def _typed(self, key: str, kind: type[T], create: Callable[[], T] | None = None) -> T | None:
+        value = self._live(key)
+        if value is None:
+            if create is None:
+                return None
+            value = self._data[key] = create()
+        if not isinstance(value, kind):
+            raise TypeError(f"key {key!r} holds a {type(value).__name__}, not a {kind.__name__}")
+        return value
+
+    def _put(self, key: str, value: object, ttl: float | None) -> None:
+        self._data[key] = value
+        if ttl is None:
+            self._expires.pop(key, None)
+        else:
+            self._expires[key] = self._clock() + ttl
+
+    # Lifecycle
+    async def close(self) -> None:
+        for sub in list(self._subscriptions):
+            await sub.close()
+
+    async def ping(self) -> None:
+        return None
+
+    # Pub/sub
+    async def publish(self, channel: str, data: bytes) -> int:
+        payload = as_bytes(data)
+        count = 0
+        for sub in list(self._subscriptions):
+            match = sub._match(channel)
+            if match is not False:
+                sub._deliver(Message(channel, payload, match if isinstance(match, str) else None))
+                count += 1
+        return count
+
+    def subscribe(self, *channels: str, patterns: tuple[str, ...] = ()) -> Subscription:
+        return MemorySubscription(self, tuple(channels), tuple(patterns))
+
+    # Key/value
+    async def get(self, key: str) -> bytes | None:
+        return self._typed(key, bytes)
+
+    async def set(
+        self, key: str, value: bytes, ttl: float | None = None, *, only_if_absent: bool = False
+    ) -> bool:
+        payload = as_bytes(value)
+        if only_if_absent and self._live(key) is not None:
+            return False
+        self._put(key, payload, ttl)
+        return True
+
+    async def delete(self, *keys: str) -> int:
+        count = 0
+        for key in keys:
+            if self._live(key) is not None:
+                count += 1
+            self._data.pop(key, None)
+            self._expires.pop(key, None)
+            if self._presence.pop(key, None):
+                count += 1
+        return count
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        if self._live(key) is None:
+            return False
+        self._expires[key] = self._clock() + ttl
+        return True
+
+    async def incr(self, key: str, amount: int = 1) -> int:
+        value = int(self._typed(key, bytes) or b"0") + amount
+        self._data[key] = str(value).encode()
+        return value
+
+    # Leases
+    async def acquire_lease(self, key: str, owner: str, ttl: float) -> Lease | None:
+        if self._live(key) is not None:
+            return None
+        epoch = await self.incr(epoch_key(key))
+        self._put(key, format_lease(epoch, owner), ttl)
+        return Lease(key, owner, epoch)
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        if await self.get_lease(lease.key) != lease:
+            return False
+        self._expires[lease.key] = self._clock() + ttl
+        return True
+
+    async def release_lease(self, lease: Lease) -> bool:
+        if await self.get_lease(lease.key) != lease:
+            return False
+        await self.delete(lease.key)
+        return True
+
+    async def get_lease(self, key: str) -> Lease | None:
+        raw = self._typed(key, bytes)
+        return None if raw is None else parse_lease(key, raw)
+
+    # Presence
+    def _members(self, group: str) -> dict[str, tuple[float, bytes]]:
+        members = self._presence.setdefault(group, {})
+        now = self._clock()
+        for member in [m for m, (deadline, _) in members.items() if deadline <= now]:
+            del members[member]
+        return members
+
+    async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
+        self._members(group)[member] = (self._clock() + ttl, as_bytes(data))
+
+    async def presence_remove(self, group: str, member: str) -> None:
+        self._members(group).pop(member, None)
+
+    async def presence_list(self, group: str) -> dict[str, bytes]:
+        return {member: data for member, (_, data) in self._members(group).items()}
+
+    # Sorted sets
+    def _zset(self, key: str) -> _ZSet:
+        zset = self._typed(key, _ZSet, _ZSet)
+        assert zset is not None
+        return zset
+
+    async def zincrby(self, key: str, member: str, amount: float) -> float:
+        zset = self._zset(key)
+        zset[member] = float(zset.get(member, 0.0) + amount)
+        return zset[member]
+
+    async def zadd_max(self, key: str, member: str, score: float) -> bool:
+        zset = self._zset(key)
+        if member in zset and zset[member] >= score:
+            return False
+        zset[member] = float(score)
+        return True
+
+    async def zrange(
+        self, key: str, start: int = 0, stop: int = -1, *, desc: bool = True
+    ) -> list[tuple[str, float]]:
+        zset: dict[str, float] = self._typed(key, _ZSet) or {}
+        ordered = sorted(zset.items(), key=lambda item: (item[1], item[0]), reverse=desc)
+        return _slice(ordered, start, stop)
+
+    async def zscore(self, key: str, member: str) -> float | None:
+        zset: dict[str, float] = self._typed(key, _ZSet) or {}
+        return zset.get(member)
+
+    async def zcard(self, key: str) -> int:
+        return len(self._typed(key, _ZSet) or {})
+
+    # Hashes
+    def _hash(self, key: str, create: bool = False) -> _Hash | None:
+        return self._typed(key, _Hash, _Hash if create else None)
+
+    async def hset(self, key: str, mapping: Mapping[str, bytes]) -> None:
+        values = {name: as_bytes(value) for name, value in mapping.items()}
+        hash_ = self._hash(key, create=True)
+        assert hash_ is not None
+        hash_.update(values)
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        hash_ = self._hash(key)
+        return None if hash_ is None else hash_.get(field)
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        return dict(self._hash(key) or {})
+
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
+        hash_ = self._hash(key, create=True)
+        assert hash_ is not None
+        value = int(hash_.get(field, b"0")) + amount
+        hash_[field] = str(value).encode()
+        return value
+
+    async def hdel(self, key: str, *fields: str) -> int:
+        hash_ = self._hash(key)
+        if hash_ is None:
+            return 0
+        count = sum(1 for name in fields if hash_.pop(name, None) is not None)
+        if not hash_:
+            await self.delete(key)
+        return count
+
+    # Capped lists
+    async def list_push(self, key: str, value: bytes, cap: int) -> None:
+        items = self._typed(key, list, list)
+        assert items is not None
+        items.insert(0, as_bytes(value))
+        del items[cap:]
+
+    async def list_range(self, key: str, start: int = 0, stop: int = -1) -> list[bytes]:
+        return _slice(list(self._typed(key, list) or []), start, stop)
+
+    # Streams
+    def _stream(self, key: str, create: bool = False) -> _Stream | None:
+        return self._typed(key, _Stream, _Stream if create else None)
+
+    async def xadd(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> str:
+        values = {name: as_bytes(value) for name, value in fields.items()}
+        state = self._stream(stream, create=True)
+        assert state is not None
+        ms = int(self._clock() * 1000)
+        last_ms, last_seq = state.last_id
+        state.last_id = (ms, 1 if ms == 0 else 0) if ms > last_ms else (last_ms, last_seq + 1)
+        entry_id = f"{state.last_id[0]}-{state.last_id[1]}"
+        state.entries.append(Entry(entry_id, values))
+        del state.entries[: max(0, len(state.entries) - maxlen)]
+        for waiter in self._stream_waiters.pop(stream, []):
+            if not waiter.done():
+                waiter.set_result(None)
+        return entry_id
+
+    async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
+        state = self._stream(stream)
+        if state is None:
+            return []
+        floor = stream_id_key(after)
+        found = [e for e in state.entries if stream_id_key(e.id) > floor][:count]
+        return [Entry(e.id, dict(e.fields)) for e in found]
+
+    async def xlen(self, stream: str) -> int:
+        state = self._stream(stream)
+        return 0 if state is None else len(state.entries)
+
+    async def xgroup_create(self, stream: str, group: str, start: str = "0") -> bool:
+        state = self._stream(stream, create=True)
+        assert state is not None
+        if group in state.groups:
+            return False
+        last = f"{state.last_id[0]}-{state.last_id[1]}" if start == "$" else start
+        state.groups[group] = _Group(last)
+        return True
+
+    def _group(self, stream: str, group: str) -> tuple[_Stream, _Group]:
+        state = self._stream(stream)
+        if state is None or group not in state.groups:
+            raise LookupError(f"no consumer group {group!r} on stream {stream!r}")
+        return state, state.groups[group]
+
+    async def xreadgroup(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        count: int = 100,
+        block: float | None = None,
+        *,
+        pending: bool = False,
+    ) -> list[Entry]:
+        state, grp = self._group(stream, group)
+        if pending:
+            mine = {i for i, (owner, _, _) in grp.pending.items() if owner == consumer}
+            return [Entry(e.id, dict(e.fields)) for e in state.entries if e.id in mine][:count]
+        found = await self.xrange(stream, grp.last_id, count)
+        if not found and block:
+            waiter = asyncio.get_running_loop().create_future()
+            self._stream_waiters.setdefault(stream, []).append(waiter)
+            try:
+                await asyncio.wait_for(waiter, block)
+            except TimeoutError:
+                return []
+            found = await self.xrange(stream, grp.last_id, count)
+        now = self._clock()
+        for entry in found:
+            grp.pending[entry.id] = (consumer, now, 1)
+            grp.last_id = entry.id
+        return found
+
+    async def xack(self, stream: str, group: str, *ids: str) -> int:
+        _, grp = self._group(stream, group)
+        return sum(1 for i in ids if grp.pending.pop(i, None) is not None)
+
+    async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]:
+        _, grp = self._group(stream, group)
+        now = self._clock()
+        ordered = sorted(grp.pending.items(), key=lambda item: stream_id_key(item[0]))[:count]
+        return [Pending(i, owner, now - t, n) for i, (owner, t, n) in ordered]
+
+    async def xclaim_idle(
+        self, stream: str, group: str, consumer: str, min_idle: float, count: int = 100
+    ) -> list[Entry]:
+        state, grp = self._group(stream, group)
+        now = self._clock()
+        by_id = {e.id: e for e in state.entries}
+        claimed: list[Entry] = []
+        for entry_id in sorted(grp.pending, key=stream_id_key):
+            _, since, deliveries = grp.pending[entry_id]
+            if now - since < min_idle or len(claimed) >= count:
+                continue
+            if entry_id not in by_id:  # trimmed away meanwhile: nothing left to deliver
+                del grp.pending[entry_id]
+                continue
+            grp.pending[entry_id] = (consumer, now, deliveries + 1)
+            claimed.append(Entry(entry_id, dict(by_id[entry_id].fields)))
+        return claimed
+
+
+class _Hash(dict[str, bytes]):
+    """A hash value (its own type, so a hash is never mistaken for a sorted set)."""
+
+
+class _ZSet(dict[str, float]):
+    """A sorted set value: member -> score."""
+
+
+def _slice(items: list[T], start: int, stop: int) -> list[T]:
+    size = len(items)
+    start = max(0, start + size if start < 0 else start)
+    stop = stop + size if stop < 0 else stop
+    return items[start : stop + 1]

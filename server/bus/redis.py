@@ -1,0 +1,293 @@
+"""The Redis bus (REDIS_URL): the same interface across processes, via `redis.asyncio`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ResponseError
+
+from server.bus import scripts
+from server.bus.base import (
+    Bus,
+    BusUnavailable,
+    Entry,
+    Lease,
+    Pending,
+    Subscription,
+    as_bytes,
+)
+from server.bus.health import Health
+from server.bus.leases import epoch_key, format_lease, parse_lease
+from server.bus.redis_pubsub import LINK_ERRORS, Hub, RedisSubscription
+
+BLOCK_LIMIT_S = 2.0  # longest blocking stream read; well under the socket timeout
+SOCKET_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 1.0
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisBus(Bus):
+    """One connection pool for commands plus one shared pub/sub connection."""
+
+    def __init__(self, client: aioredis.Redis, name: str = "redis") -> None:
+        self._client = client
+        self.health = Health(name)
+        self._hub = Hub(client, self.health)
+        self._acquire = client.register_script(scripts.ACQUIRE)
+        self._renew = client.register_script(scripts.RENEW)
+        self._release = client.register_script(scripts.RELEASE)
+        self._presence_set = client.register_script(scripts.PRESENCE_SET)
+        self._presence_list = client.register_script(scripts.PRESENCE_LIST)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisBus:
+        """Connect lazily to `url`; a failed call raises BusUnavailable instead of hanging."""
+        client = aioredis.Redis.from_url(
+            url,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 1),  # one retry covers a pooled socket that died meanwhile
+            decode_responses=False,
+        )
+        parts = urlsplit(url)
+        return cls(client, f"redis://{parts.hostname}:{parts.port or 6379}")
+
+    async def _run(self, call: Awaitable[Any]) -> Any:
+        try:
+            result = await call
+        except LINK_ERRORS as exc:
+            self.health.failed(exc)
+            raise BusUnavailable(f"{self.health.name} unreachable: {exc}") from exc
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("WRONGTYPE"):
+                raise TypeError(text) from exc
+            if text.startswith("NOGROUP"):
+                raise LookupError(text) from exc
+            raise
+        self.health.succeeded()
+        return result
+
+    # Lifecycle
+    async def close(self) -> None:
+        await self._hub.close()
+        await self._client.aclose()
+
+    async def ping(self) -> None:
+        await self._run(self._client.ping())
+
+    # Pub/sub
+    async def publish(self, channel: str, data: bytes) -> int:
+        return int(await self._run(self._client.publish(channel, as_bytes(data))))
+
+    def subscribe(self, *channels: str, patterns: tuple[str, ...] = ()) -> Subscription:
+        return RedisSubscription(self._hub, tuple(channels), tuple(patterns))
+
+    @property
+    def resubscribes(self) -> int:
+        """How many times pub/sub had to reconnect and resubscribe (for tests and metrics)."""
+        return self._hub.resubscribes
+
+    # Key/value
+    async def get(self, key: str) -> bytes | None:
+        value = await self._run(self._client.get(key))
+        return None if value is None else bytes(value)
+
+    async def set(
+        self, key: str, value: bytes, ttl: float | None = None, *, only_if_absent: bool = False
+    ) -> bool:
+        px = None if ttl is None else _ms(ttl)
+        done = await self._run(self._client.set(key, as_bytes(value), px=px, nx=only_if_absent))
+        return bool(done)
+
+    async def delete(self, *keys: str) -> int:
+        return int(await self._run(self._client.delete(*keys))) if keys else 0
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        return bool(await self._run(self._client.pexpire(key, _ms(ttl))))
+
+    async def incr(self, key: str, amount: int = 1) -> int:
+        return int(await self._run(self._client.incrby(key, amount)))
+
+    # Leases
+    async def acquire_lease(self, key: str, owner: str, ttl: float) -> Lease | None:
+        epoch = await self._run(self._acquire(keys=[key, epoch_key(key)], args=[owner, _ms(ttl)]))
+        return None if epoch is None else Lease(key, owner, int(epoch))
+
+    async def renew_lease(self, lease: Lease, ttl: float) -> bool:
+        value = format_lease(lease.epoch, lease.owner)
+        return bool(await self._run(self._renew(keys=[lease.key], args=[value, _ms(ttl)])))
+
+    async def release_lease(self, lease: Lease) -> bool:
+        value = format_lease(lease.epoch, lease.owner)
+        return bool(await self._run(self._release(keys=[lease.key], args=[value])))
+
+    async def get_lease(self, key: str) -> Lease | None:
+        raw = await self.get(key)
+        return None if raw is None else parse_lease(key, raw)
+
+    # Presence: a sorted set of deadlines (Redis time) plus a hash of member data
+    async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
+        keys = [group, f"{group}:data"]
+        await self._run(self._presence_set(keys=keys, args=[member, _ms(ttl), as_bytes(data)]))
+
+    async def presence_remove(self, group: str, member: str) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zrem(group, member)
+            pipe.hdel(f"{group}:data", member)
+            await self._run(pipe.execute())
+
+    async def presence_list(self, group: str) -> dict[str, bytes]:
+        flat = await self._run(self._presence_list(keys=[group, f"{group}:data"], args=[]))
+        return {_text(flat[i]): bytes(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    # Sorted sets
+    async def zincrby(self, key: str, member: str, amount: float) -> float:
+        return float(await self._run(self._client.zincrby(key, amount, member)))
+
+    async def zadd_max(self, key: str, member: str, score: float) -> bool:
+        return bool(await self._run(self._client.zadd(key, {member: score}, gt=True, ch=True)))
+
+    async def zrange(
+        self, key: str, start: int = 0, stop: int = -1, *, desc: bool = True
+    ) -> list[tuple[str, float]]:
+        rows = await self._run(self._client.zrange(key, start, stop, desc=desc, withscores=True))
+        return [(_text(member), float(score)) for member, score in rows]
+
+    async def zscore(self, key: str, member: str) -> float | None:
+        score = await self._run(self._client.zscore(key, member))
+        return None if score is None else float(score)
+
+    async def zcard(self, key: str) -> int:
+        return int(await self._run(self._client.zcard(key)))
+
+    # Hashes
+    async def hset(self, key: str, mapping: Mapping[str, bytes]) -> None:
+        if mapping:
+            values: dict[Any, Any] = {name: as_bytes(value) for name, value in mapping.items()}
+            await self._run(self._client.hset(key, mapping=values))
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        value = await self._run(self._client.hget(key, field))
+        return None if value is None else bytes(value)
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        raw = await self._run(self._client.hgetall(key))
+        return {_text(name): bytes(value) for name, value in raw.items()}
+
+    async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
+        return int(await self._run(self._client.hincrby(key, field, amount)))
+
+    async def hdel(self, key: str, *fields: str) -> int:
+        if not fields:
+            return 0
+        return int(await self._run(self._client.hdel(key, *fields)))
+
+    # Capped lists
+    async def list_push(self, key: str, value: bytes, cap: int) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, as_bytes(value))
+            pipe.ltrim(key, 0, cap - 1)
+            await self._run(pipe.execute())
+
+    async def list_range(self, key: str, start: int = 0, stop: int = -1) -> list[bytes]:
+        items = await self._run(self._client.lrange(key, start, stop))
+        return [bytes(item) for item in items]
+
+    # Streams
+    async def xadd(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> str:
+        values: dict[Any, Any] = {name: as_bytes(value) for name, value in fields.items()}
+        entry_id = await self._run(
+            self._client.xadd(stream, values, maxlen=maxlen, approximate=False)
+        )
+        return _text(entry_id)
+
+    async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
+        rows = await self._run(self._client.xrange(stream, min=f"({after}", max="+", count=count))
+        return _entries(rows)
+
+    async def xlen(self, stream: str) -> int:
+        return int(await self._run(self._client.xlen(stream)))
+
+    async def xgroup_create(self, stream: str, group: str, start: str = "0") -> bool:
+        try:
+            await self._run(self._client.xgroup_create(stream, group, id=start, mkstream=True))
+        except ResponseError as exc:
+            if str(exc).startswith("BUSYGROUP"):
+                return False
+            raise
+        return True
+
+    async def xreadgroup(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        count: int = 100,
+        block: float | None = None,
+        *,
+        pending: bool = False,
+    ) -> list[Entry]:
+        wait = None if pending or not block else _ms(min(block, BLOCK_LIMIT_S))
+        reply = await self._run(
+            self._client.xreadgroup(
+                group, consumer, {stream: "0" if pending else ">"}, count=count, block=wait
+            )
+        )
+        rows: list[Any] = []
+        if isinstance(reply, dict):  # RESP3
+            for value in reply.values():
+                rows.extend(value[0] if value and isinstance(value[0], list) else value)
+        else:
+            for _, stream_rows in reply or []:
+                rows.extend(stream_rows)
+        trimmed = [_text(entry_id) for entry_id, fields in rows if fields is None]
+        if trimmed:  # delivered once, trimmed since: nothing left to process
+            await self.xack(stream, group, *trimmed)
+        return _entries([row for row in rows if row[1] is not None])
+
+    async def xack(self, stream: str, group: str, *ids: str) -> int:
+        return int(await self._run(self._client.xack(stream, group, *ids))) if ids else 0
+
+    async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]:
+        rows = await self._run(
+            self._client.xpending_range(stream, group, min="-", max="+", count=count)
+        )
+        return [
+            Pending(
+                _text(row["message_id"]),
+                _text(row["consumer"]),
+                int(row["time_since_delivered"]) / 1000,
+                int(row["times_delivered"]),
+            )
+            for row in rows
+        ]
+
+    async def xclaim_idle(
+        self, stream: str, group: str, consumer: str, min_idle: float, count: int = 100
+    ) -> list[Entry]:
+        reply = await self._run(
+            self._client.xautoclaim(
+                stream, group, consumer, _ms(min_idle), start_id="0-0", count=count
+            )
+        )
+        return _entries([row for row in reply[1] if row and row[1] is not None])
+
+
+def _entries(rows: list[Any]) -> list[Entry]:
+    return [
+        Entry(_text(entry_id), {_text(k): bytes(v) for k, v in fields.items()})
+        for entry_id, fields in rows
+    ]

@@ -1,0 +1,69 @@
+"""Lua scripts that make lease and presence updates atomic in Redis."""
+
+from __future__ import annotations
+
+# Time inside Redis, in ms, so every process agrees on expiry whatever its own clock says.
+_NOW = "local t = redis.call('time')\nlocal now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+
+# KEYS: lease, epoch counter. ARGV: owner, ttl ms. Returns the new epoch, or nil if held.
+# A missing counter starts from the current time in ms, so epochs keep growing even when Redis
+# lost its data (a restart without persistence) and a stale owner still remembers its epoch.
+ACQUIRE = (
+    _NOW
+    + """
+if redis.call('exists', KEYS[1]) == 1 then return false end
+if redis.call('exists', KEYS[2]) == 0 then redis.call('set', KEYS[2], now) end
+local epoch = redis.call('incr', KEYS[2])
+redis.call('set', KEYS[1], epoch .. ':' .. ARGV[1], 'PX', ARGV[2])
+return epoch
+"""
+)
+
+# KEYS: lease. ARGV: expected value, ttl ms. Returns 1 if renewed.
+RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# KEYS: lease. ARGV: expected value. Returns 1 if released.
+RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+# KEYS: deadlines zset, data hash. ARGV: member, ttl ms, data.
+PRESENCE_SET = (
+    _NOW
+    + """
+redis.call('zadd', KEYS[1], now + ARGV[2], ARGV[1])
+redis.call('hset', KEYS[2], ARGV[1], ARGV[3])
+for _, key in ipairs(KEYS) do
+  if redis.call('pttl', key) < tonumber(ARGV[2]) then redis.call('pexpire', key, ARGV[2]) end
+end
+return 1
+"""
+)
+
+# KEYS: deadlines zset, data hash. Returns [member, data, member, data, ...] of live members.
+PRESENCE_LIST = (
+    _NOW
+    + """
+local dead = redis.call('zrangebyscore', KEYS[1], '-inf', now)
+for i = 1, #dead, 500 do
+  local chunk = {unpack(dead, i, math.min(i + 499, #dead))}
+  redis.call('zrem', KEYS[1], unpack(chunk))
+  redis.call('hdel', KEYS[2], unpack(chunk))
+end
+local live = redis.call('zrange', KEYS[1], 0, -1)
+local out = {}
+for i = 1, #live, 500 do
+  local chunk = {unpack(live, i, math.min(i + 499, #live))}
+  local data = redis.call('hmget', KEYS[2], unpack(chunk))
+  for j, member in ipairs(chunk) do
+    out[#out + 1] = member
+    out[#out + 1] = data[j] or ''
+  end
+end
+return out
+"""
+)

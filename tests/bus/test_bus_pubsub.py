@@ -1,0 +1,85 @@
+"""Contract: pub/sub delivery across processes, patterns, and unsubscribe on scope exit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.bus import Message
+from tests.bus.conftest import Backend
+
+
+async def test_delivery_to_a_subscriber_on_another_process(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    async with bus.subscribe("room:1") as sub:
+        assert await peer.publish("room:1", b"frame-1") == 1
+        assert await peer.publish("room:2", b"elsewhere") == 0
+        await peer.publish("room:1", b"frame-2")
+        first = await sub.get(timeout=2)
+        second = await sub.get(timeout=2)
+    assert first == Message("room:1", b"frame-1")
+    assert second == Message("room:1", b"frame-2")
+    assert type(first.data) is bytes
+
+
+async def test_async_iteration_ends_when_closed(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    received: list[bytes] = []
+    async with bus.subscribe("c") as sub:
+
+        async def reader() -> None:
+            async for message in sub:
+                received.append(message.data)
+
+        task = asyncio.create_task(reader())
+        for i in range(3):
+            await peer.publish("c", bytes([i]))
+        for _ in range(200):
+            if len(received) == 3:
+                break
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(task, 2)  # leaving the scope ends the iteration
+    assert received == [b"\x00", b"\x01", b"\x02"]
+
+
+async def test_patterns_and_several_channels(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    async with bus.subscribe("lobby", patterns=("room:*:frames",)) as sub:
+        await peer.publish("room:7:frames", b"f")
+        await peer.publish("room:7:intents", b"nope")
+        await peer.publish("lobby", b"list")
+        got = [await sub.get(timeout=2), await sub.get(timeout=2)]
+        assert await sub.get(timeout=0.1) is None
+    assert got == [Message("room:7:frames", b"f", "room:*:frames"), Message("lobby", b"list")]
+
+
+async def test_unsubscribed_when_scope_exits(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    async with bus.subscribe("c") as sub:
+        assert await peer.publish("c", b"1") == 1
+        assert await sub.get(timeout=2) == Message("c", b"1")
+    assert await peer.publish("c", b"2") == 0
+    assert await sub.get(timeout=0.1) is None
+
+
+async def test_one_subscriber_leaving_keeps_the_other(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    async with bus.subscribe("c") as stays:
+        async with bus.subscribe("c", "d") as leaves:
+            await peer.publish("c", b"both")
+            assert await leaves.get(timeout=2) == Message("c", b"both")
+            assert await stays.get(timeout=2) == Message("c", b"both")
+        await peer.publish("c", b"one")
+        await peer.publish("d", b"nobody")
+        assert await stays.get(timeout=2) == Message("c", b"one")
+        assert await stays.get(timeout=0.1) is None
+        assert await peer.publish("d", b"nobody") == 0
+
+
+async def test_published_bytes_are_a_copy(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    async with bus.subscribe("c") as sub:
+        buffer = bytearray(b"state")
+        await peer.publish("c", buffer)  # type: ignore[arg-type]
+        buffer[:] = b"XXXXX"
+        message = await sub.get(timeout=2)
+    assert message is not None and message.data == b"state"
