@@ -1,0 +1,1 @@
+"""Deploy Pac-Arena to AWS: image instructions, task definition, service update, client upload."""

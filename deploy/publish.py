@@ -1,0 +1,141 @@
+"""Upload the web client to S3 with the right Content-Type and Cache-Control for each file."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deploy.aws import SetupError
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+CONFIG_NAME = "config.json"
+
+# Explicit types for what the client ships; the platform's mimetypes table varies between
+# machines and lacks some of these (.webmanifest, .woff2, .mjs).
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".txt": "text/plain; charset=utf-8",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+}
+
+# The entry page and the config file must be fetched fresh (revalidated) on every load, so a
+# new deploy shows at once; the rest may be cached.
+NO_CACHE_NAMES = frozenset({"index.html", CONFIG_NAME})
+NO_CACHE = "no-cache"
+DEFAULT_MAX_AGE = 86_400
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One object written to the bucket."""
+
+    key: str
+    content_type: str
+    cache_control: str
+    size: int
+
+
+def content_type(name: str) -> str:
+    """The Content-Type to serve `name` with."""
+    suffix = Path(name).suffix.lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def cache_control(key: str, max_age: int = DEFAULT_MAX_AGE) -> str:
+    """The Cache-Control for object `key`."""
+    if Path(key).name in NO_CACHE_NAMES:
+        return NO_CACHE
+    return f"public, max-age={max_age}"
+
+
+def client_files(web_dir: Path) -> list[tuple[str, Path]]:
+    """(key, path) for every file of the client, skipping hidden files and Python caches."""
+    if not (web_dir / "index.html").is_file():
+        raise SetupError(f"{web_dir} has no index.html; is it the web client folder?")
+    found = []
+    for path in sorted(web_dir.rglob("*")):
+        rel = path.relative_to(web_dir)
+        if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel.parts):
+            continue
+        found.append((rel.as_posix(), path))
+    return found
+
+
+def config_body(ws_url: str) -> bytes:
+    """The `config.json` that tells the client where its websocket is."""
+    if not ws_url.startswith(("ws://", "wss://")):
+        raise SetupError(f"websocket URL {ws_url!r} must start with wss:// (or ws://)")
+    return (json.dumps({"wsUrl": ws_url}, indent=2) + "\n").encode()
+
+
+def publish(
+    s3: Any,
+    bucket: str,
+    web_dir: Path = WEB_DIR,
+    ws_url: str | None = None,
+    max_age: int = DEFAULT_MAX_AGE,
+    progress: Callable[[str], None] = print,
+) -> list[Upload]:
+    """Upload `web_dir` to `bucket`; with `ws_url`, write `config.json` pointing at it.
+
+    Without `ws_url` a `config.json` in `web_dir` is uploaded as it is, and without either the
+    client talks to its own origin.
+    """
+    files: list[tuple[str, bytes]] = [
+        (key, path.read_bytes())
+        for key, path in client_files(web_dir)
+        if not (ws_url and key == CONFIG_NAME)
+    ]
+    if ws_url:
+        files.append((CONFIG_NAME, config_body(ws_url)))
+    done = []
+    # index.html last: a visitor in the middle of the upload gets the old page with old assets.
+    files.sort(key=lambda item: (item[0] == "index.html", item[0]))
+    for key, body in files:
+        upload = Upload(key, content_type(key), cache_control(key, max_age), len(body))
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=upload.content_type,
+            CacheControl=upload.cache_control,
+        )
+        progress(f"  s3://{bucket}/{key}  {upload.content_type}  {upload.cache_control}")
+        done.append(upload)
+    return done
+
+
+def invalidate(cloudfront: Any, distribution_id: str) -> str:
+    """Ask CloudFront to drop its cached copies of the client; returns the invalidation id."""
+    answer = cloudfront.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": ["/*"]},
+            "CallerReference": f"pac-arena-{time.time_ns()}",
+        },
+    )
+    return str(answer["Invalidation"]["Id"])
