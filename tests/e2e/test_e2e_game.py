@@ -1,0 +1,160 @@
+"""Two real Chromium pages play in one room on the real server: moves, chat, reload, looks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.e2e.conftest import NewPage
+
+pytestmark = pytest.mark.browser
+
+RIGHT, LEFT = 0, 2
+PLAYING = 1
+
+
+@dataclass
+class Duo:
+    a: Page
+    b: Page
+    code: str
+    a_id: int
+    b_id: int
+
+
+def me_in(page: Page, player: int) -> dict[str, Any] | None:
+    """The player's record in the page's latest state frame, through the debug hook."""
+    players = page.evaluate("window.pacArena.state.players")
+    for p in players:
+        if p["id"] == player:
+            found: dict[str, Any] = p
+            return found
+    return None
+
+
+def wait_js(page: Page, predicate: str, timeout_s: float = 10.0) -> None:
+    page.wait_for_function(
+        f"() => {{ try {{ return {predicate}; }} catch (e) {{ return false; }} }}",
+        timeout=timeout_s * 1000,
+    )
+
+
+@pytest.fixture(scope="module")
+def duo(new_page: NewPage) -> Duo:
+    a = new_page(name="Alice")
+    wait_js(a, "window.pacArena.connected")
+    a.select_option("#create-mode", "arena")
+    a.click("#create")
+    wait_js(a, "window.pacArena.room !== null && window.pacArena.you !== null")
+    code = a.evaluate("window.pacArena.room")
+    assert a.url.endswith(f"/?room={code}")
+
+    b = new_page(f"?room={code}", name="Bob")
+    wait_js(b, f"window.pacArena.room === {code!r} && window.pacArena.you !== null")
+    a_id, b_id = a.evaluate("window.pacArena.you"), b.evaluate("window.pacArena.you")
+    assert a_id != b_id
+    wait_js(a, "window.pacArena.state.players.length === 2")
+
+    if a.evaluate("window.pacArena.state.roomState") == "waiting":
+        a.click("#start")
+    for page in (a, b):
+        wait_js(page, f"window.pacArena.state.phase === {PLAYING}", 15)
+    return Duo(a, b, code, a_id, b_id)
+
+
+def test_both_pages_see_both_players_with_names(duo: Duo) -> None:
+    for page in (duo.a, duo.b):
+        names = {p["id"]: p["name"] for p in page.evaluate("window.pacArena.state.players")}
+        assert names == {duo.a_id: "Alice", duo.b_id: "Bob"}
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+def moved(duo: Duo, direction: int, sign: int, timeout_s: float = 4.0) -> tuple[int, int]:
+    """Wait until both pages show Alice heading `direction` and her x moved by `sign`."""
+    start_a = me_in(duo.a, duo.a_id)
+    assert start_a is not None
+    x0 = start_a["x"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen = [me_in(page, duo.a_id) for page in (duo.a, duo.b)]
+        if all(p is not None and p["dir"] == direction and (p["x"] - x0) * sign >= 6 for p in seen):
+            return seen[0]["x"], seen[1]["x"]  # type: ignore[index]
+        time.sleep(0.05)
+    raise AssertionError(f"Alice did not move {direction}: start {start_a}, now {seen}")
+
+
+def test_keys_in_one_page_move_its_pac_man_in_both(duo: Duo) -> None:
+    duo.a.focus("#screen")
+    duo.a.keyboard.press("ArrowRight")
+    xa, xb = moved(duo, RIGHT, +1)
+    assert abs(xa - xb) <= 16  # the two pages are at most a few frames apart
+    duo.a.keyboard.press("KeyA")  # WASD works too
+    moved(duo, LEFT, -1)
+    bob = me_in(duo.b, duo.b_id)
+    assert bob is not None
+
+
+def test_chat_line_reaches_the_other_page_as_plain_text(duo: Duo) -> None:
+    duo.a.fill("#chat-input", "hello from alice")
+    duo.a.press("#chat-input", "Enter")
+    wait_js(duo.b, "document.querySelector('#chat-log').textContent.includes('hello from alice')")
+    markup = '<img src=x onerror="window.__pwned=1">'
+    duo.a.fill("#chat-input", markup)
+    duo.a.press("#chat-input", "Enter")
+    wait_js(duo.b, "document.querySelector('#chat-log').textContent.includes('<img src=x')")
+    for page in (duo.a, duo.b):
+        assert page.locator("#chat-log img").count() == 0
+        assert page.evaluate("window.__pwned") is None
+        texts = page.locator("#chat-log .text").all_text_contents()
+        assert markup in texts
+    # Typing in the chat box must not steer the Pac-Man.
+    assert duo.a.evaluate("document.activeElement.id") == "chat-input"
+
+
+def test_screenshot_shows_the_game(duo: Duo, artifacts: Path) -> None:
+    duo.a.locator("#chat-input").blur()
+    time.sleep(0.3)
+    path = artifacts / "game.png"
+    duo.a.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
+    counts = duo.a.evaluate(
+        """() => {
+          const c = document.querySelector('#screen');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let lit = 0, blue = 0, yellow = 0;
+          for (let i = 0; i < d.length; i += 16) {
+            const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+            if (r + g + b > 60) lit++;
+            if (b > 150 && r < 90 && g < 90) blue++;
+            if (r > 200 && g > 200 && b < 80) yellow++;
+          }
+          return { lit, blue, yellow, total: d.length / 16 };
+        }"""
+    )
+    assert counts["lit"] > counts["total"] * 0.03, counts  # not a blank canvas
+    assert counts["blue"] > counts["total"] * 0.01, counts  # maze walls
+    assert counts["yellow"] > 10, counts  # Alice (seat colour yellow) or text
+
+
+def test_reload_resumes_the_same_seat(duo: Duo) -> None:
+    before = me_in(duo.a, duo.a_id)
+    assert before is not None
+    roster_size = len(duo.b.evaluate("window.pacArena.state.players"))
+    duo.a.reload()
+    wait_js(duo.a, f"window.pacArena.room === {duo.code!r} && window.pacArena.state.synced")
+    assert duo.a.evaluate("window.pacArena.you") == duo.a_id
+    after = me_in(duo.a, duo.a_id)
+    assert after is not None
+    assert after["name"] == "Alice"
+    assert after["score"] >= before["score"]
+    assert len(duo.b.evaluate("window.pacArena.state.players")) == roster_size
+    # Still playable after the resume: a key press turns Alice in Bob's page.
+    current = after["dir"]
+    duo.a.keyboard.press("ArrowRight" if current != RIGHT else "ArrowLeft")
+    wanted = RIGHT if current != RIGHT else LEFT
+    wait_js(duo.b, f"window.pacArena.state.players.find(p => p.id === {duo.a_id}).dir === {wanted}")

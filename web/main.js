@@ -1,0 +1,458 @@
+// Wiring: the one place that owns app state. It connects the socket, the lobby, the chat,
+// input and the renderer, and runs the requestAnimationFrame loop.
+
+import { ChatPanel } from "./chat.js";
+import { loadConfig } from "./config.js";
+import { Input } from "./input.js";
+import { Lobby, defaultName, rememberName, storedName } from "./lobby.js";
+import { Connection } from "./net.js";
+import { Renderer } from "./render.js";
+import { Scoreboard } from "./scoreboard.js";
+import { Sound } from "./sound.js";
+import { EventKind, GameState, PlayerState, decodeFrame } from "./state.js";
+
+const TOKEN_KEY = "pacArena.token";
+// After a hello with a token, wait this long for the seat to come back before acting.
+const RESUME_WAIT_MS = 700;
+const KEYFRAME_RETRY_MS = 1000;
+const POPUP_MS = 1000;
+
+const $ = (sel) => document.querySelector(sel);
+
+const app = {
+  conn: null,
+  requestedName: "",
+  name: "",
+  session: null,
+  tickHz: 60,
+  sendHz: 20,
+  room: null,
+  mode: null,
+  link: null,
+  you: null,
+  roomState: null,
+  countdown: null,
+  roster: new Map(),
+  spectators: 0,
+  gameOver: null,
+  gs: new GameState(),
+  popups: [],
+  pending: null, // a lobby action to run once welcomed
+  deepLink: new URLSearchParams(location.search).get("room"),
+  resumeTimer: null,
+  lastKeyframeAsk: 0,
+  latency: null,
+  connState: "connecting",
+};
+
+function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function setToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // No storage: reloads simply do not resume.
+  }
+}
+
+// ---- UI pieces -------------------------------------------------------------------------
+
+const renderer = new Renderer($("#screen"));
+const scoreboard = new Scoreboard($("#score-list"));
+const sound = new Sound();
+const chat = new ChatPanel({
+  log: $("#chat-log"),
+  form: $("#chat-form"),
+  input: $("#chat-input"),
+  title: $("#chat-title"),
+  onSend: (channel, text) => {
+    if (!app.conn || !app.conn.chat(channel, text)) {
+      chat.notice("Not connected: the line was not sent.");
+      return false;
+    }
+    return true;
+  },
+});
+const lobby = new Lobby($("#lobby"), {
+  quickPlay: () => act(() => app.conn.quickPlay("arena")),
+  create: (mode, priv) => act(() => app.conn.create(mode, priv)),
+  join: (code, spectate) => act(() => app.conn.join(code, spectate)),
+});
+const input = new Input({
+  surface: $("#stage"),
+  pad: $("#pad"),
+  enabled: () => app.room !== null && app.you !== null,
+  onDir: (dir) => app.conn && app.conn.input(dir),
+});
+
+/** Run a lobby action, reconnecting first when the typed name differs from the session's. */
+function act(action) {
+  const { name, error } = lobby.readName();
+  if (error) return lobby.say(error);
+  lobby.say("");
+  rememberName(name);
+  if (app.conn.open && app.session && name === app.requestedName) return action();
+  app.pending = action;
+  app.conn.reconnectNow();
+}
+
+function showGame(inRoom) {
+  $("#lobby").hidden = inRoom;
+  $("#game").hidden = !inRoom;
+  $("#scores").hidden = !inRoom;
+  chat.show(inRoom ? "room" : "lobby");
+  if (inRoom) fitCanvas();
+}
+
+function fitCanvas() {
+  const stage = $("#stage");
+  const top = stage.getBoundingClientRect().top + window.scrollY;
+  const padRoom = matchMedia("(pointer: coarse)").matches ? 200 : 16;
+  const h = Math.max(240, window.innerHeight - top - padRoom);
+  renderer.fit(stage.clientWidth, h);
+}
+
+function updateGameBar() {
+  $("#room-code").textContent = app.room || "";
+  $("#room-mode").textContent = app.mode ? `· ${app.mode}${app.you === null ? " · spectating" : ""}` : "";
+  $("#start").hidden = !(app.you !== null && app.roomState === "waiting");
+  $("#spectators").textContent = app.spectators ? `${app.spectators} watching` : "";
+}
+
+function setStatus(state, text) {
+  app.connState = state;
+  const el = $("#status");
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function showBanner(text) {
+  const el = $("#banner");
+  el.textContent = text || "";
+  el.hidden = !text;
+}
+
+// ---- server messages -------------------------------------------------------------------
+
+function proceedAfterWelcome() {
+  app.resumeTimer = null;
+  if (app.room) return;
+  const action = app.pending;
+  app.pending = null;
+  if (action) action();
+  else if (app.deepLink) app.conn.join(app.deepLink.toUpperCase(), false);
+}
+
+function leaveRoomLocally() {
+  app.room = null;
+  app.you = null;
+  app.roomState = null;
+  app.gameOver = null;
+  app.roster = new Map();
+  app.gs.reset([]);
+  setToken(null);
+  chat.clear("room");
+  history.replaceState(null, "", location.pathname);
+  showGame(false);
+}
+
+const handlers = {
+  status(state, info) {
+    if (state === "open") {
+      setStatus("connecting", "saying hello…");
+      const name = lobby.readName().name || defaultName();
+      app.requestedName = name;
+      app.sentToken = getToken();
+      app.conn.hello(name, app.sentToken);
+    } else if (state === "connecting") {
+      setStatus("connecting", info.attempt ? "reconnecting…" : "connecting…");
+    } else if (state === "waiting") {
+      app.session = null;
+      const secs = Math.max(1, Math.round(info.delay / 1000));
+      setStatus("waiting", "offline");
+      showBanner(`Connection lost. Reconnecting in ${secs} s (attempt ${info.attempt})…`);
+    } else if (state === "fatal") {
+      app.session = null;
+      setStatus("fatal", "disconnected");
+      showBanner(info.reason || "This page is out of date: reload it to play.");
+    }
+  },
+
+  welcome(msg) {
+    app.session = msg.session;
+    app.name = msg.name;
+    app.tickHz = msg.tick_hz || 60;
+    app.sendHz = msg.send_hz || 20;
+    app.gs.tickHz = app.tickHz;
+    rememberName(msg.name);
+    lobby.name = msg.name;
+    setStatus("open", `online as ${msg.name}`);
+    showBanner("");
+    clearTimeout(app.resumeTimer);
+    if (app.sentToken) app.resumeTimer = setTimeout(proceedAfterWelcome, RESUME_WAIT_MS);
+    else proceedAfterWelcome();
+  },
+
+  rooms(msg) {
+    lobby.rooms(msg.rooms || []);
+  },
+
+  joined(msg) {
+    clearTimeout(app.resumeTimer);
+    app.resumeTimer = null;
+    app.pending = null;
+    app.deepLink = null;
+    app.room = msg.room;
+    app.mode = msg.mode;
+    app.you = msg.you;
+    app.link = msg.link;
+    app.roomState = msg.state;
+    app.gameOver = null;
+    app.popups = [];
+    setToken(msg.token);
+    app.gs.reset(msg.maze || []);
+    app.gs.tickHz = app.tickHz;
+    input.reset();
+    history.replaceState(null, "", msg.link || `/?room=${msg.room}`);
+    showGame(true);
+    updateGameBar();
+  },
+
+  roster(msg) {
+    app.roster = new Map(msg.players.map((p) => [p.id, p]));
+    app.spectators = msg.spectators || 0;
+    updateGameBar();
+  },
+
+  room_state(msg) {
+    if (msg.state === "playing" && app.roomState !== "playing") sound.play("start");
+    if (msg.state !== "over") app.gameOver = null;
+    app.roomState = msg.state;
+    app.countdown = msg.countdown ?? null;
+    input.reset();
+    updateGameBar();
+  },
+
+  game_over(msg) {
+    app.gameOver = msg;
+    app.roomState = "over";
+    sound.play("over");
+    updateGameBar();
+  },
+
+  chat(msg) {
+    chat.add(msg);
+  },
+
+  history(msg) {
+    chat.history(msg.channel, (msg.lines || []).map((l) => ({ ...l, channel: msg.channel })));
+  },
+
+  left() {
+    leaveRoomLocally();
+  },
+
+  reconnect() {
+    setStatus("connecting", "moving to another server…");
+    app.conn.reconnectNow();
+  },
+
+  pong(msg) {
+    app.latency = Math.round(performance.now() - msg.t);
+    if (app.session) setStatus("open", `online as ${app.name} · ${app.latency} ms`);
+  },
+
+  error(msg) {
+    const text = msg.message || msg.code;
+    switch (msg.code) {
+      case "chat_rate_limited":
+      case "chat_invalid":
+        return chat.notice(text);
+      case "version":
+        return showBanner(`${text} Reload the page to get the new client.`);
+      case "room_not_found":
+      case "room_full":
+      case "rooms_full":
+      case "name_invalid":
+      case "server_full":
+        if (app.deepLink) app.deepLink = null;
+        showGame(app.room !== null);
+        return lobby.say(text);
+      default:
+        if (app.room) chat.notice(text);
+        else lobby.say(text);
+    }
+  },
+
+  state(buffer) {
+    if (!app.room) return;
+    let f;
+    try {
+      f = decodeFrame(buffer);
+    } catch {
+      return askKeyframe();
+    }
+    if (app.gs.apply(f, performance.now())) askKeyframe();
+    onEvents(f);
+    scoreboard.update(app.roster, app.gs.scores, app.you);
+  },
+};
+
+function askKeyframe() {
+  app.lastKeyframeAsk = performance.now();
+  app.conn.keyframe();
+}
+
+function onEvents(f) {
+  if (f.eaten.length) sound.play("dot");
+  const now = performance.now();
+  for (const e of f.events) {
+    const mine = e.player === app.you && app.you !== null;
+    switch (e.kind) {
+      case EventKind.GHOST_EATEN: {
+        const g = f.ghosts[e.other];
+        if (g) app.popups.push({ x: g.x, y: g.y, text: String(e.points), until: now + POPUP_MS });
+        sound.play("ghost");
+        break;
+      }
+      case EventKind.RIVAL_EATEN: {
+        const p = f.players.find((q) => q.id === e.other);
+        if (p) app.popups.push({ x: p.x, y: p.y, text: String(e.points), until: now + POPUP_MS });
+        sound.play("ghost");
+        break;
+      }
+      case EventKind.FRUIT_EATEN:
+        app.popups.push({ x: 111, y: 164, text: String(e.points), until: now + POPUP_MS });
+        sound.play("fruit");
+        break;
+      case EventKind.FRIGHT_STARTED:
+        sound.play("energizer");
+        break;
+      case EventKind.EXTRA_LIFE:
+        if (mine) sound.play("life");
+        break;
+      case EventKind.PLAYER_CAUGHT:
+        if (mine) sound.play("death");
+        break;
+      case EventKind.LIFE_LOST:
+      case EventKind.RESPAWNED:
+      case EventKind.LEVEL_STARTED:
+        if (mine || e.kind === EventKind.LEVEL_STARTED) input.reset();
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// ---- loops -----------------------------------------------------------------------------
+
+function frame() {
+  requestAnimationFrame(frame);
+  if (!app.room) return;
+  const now = performance.now();
+  app.popups = app.popups.filter((p) => p.until > now);
+  if (!app.gs.synced && app.gs.framesSeen > 0 && now - app.lastKeyframeAsk > KEYFRAME_RETRY_MS) {
+    askKeyframe();
+  }
+  renderer.draw({
+    now,
+    maze: app.gs.maze,
+    pelletList: app.gs.pelletList,
+    pelletAt: (i) => app.gs.pelletAt(i),
+    view: app.gs.view(now),
+    scores: app.gs.scores,
+    roster: app.roster,
+    you: app.you,
+    room: app.room,
+    roomState: app.roomState,
+    countdown: app.countdown,
+    gameOver: app.gameOver,
+    popups: app.popups,
+  });
+}
+
+/** Read-only hook for tests and curious players: copies of what the client knows. */
+function exposeDebugHook() {
+  const snapshot = () => {
+    const latest = app.gs.latest;
+    const players = latest
+      ? latest.players.map((p) => ({
+          ...p,
+          name: app.roster.get(p.id)?.name ?? null,
+          score: app.gs.scores.get(p.id)?.score ?? 0,
+          lives: app.gs.scores.get(p.id)?.lives ?? 0,
+        }))
+      : [];
+    return {
+      seq: latest ? latest.seq : null,
+      frame: latest ? latest.frame : null,
+      phase: latest ? latest.phase : null,
+      level: latest ? latest.level : null,
+      synced: app.gs.synced,
+      framesSeen: app.gs.framesSeen,
+      players,
+      ghosts: latest ? latest.ghosts.map((g) => ({ ...g })) : [],
+      pelletsLeft: app.gs.pelletsLeft(),
+      roomState: app.roomState,
+      alive: players.filter((p) => p.state === PlayerState.ALIVE).length,
+    };
+  };
+  window.pacArena = Object.freeze({
+    get state() {
+      return snapshot();
+    },
+    get you() {
+      return app.you;
+    },
+    get room() {
+      return app.room;
+    },
+    get name() {
+      return app.name;
+    },
+    get connected() {
+      return Boolean(app.session) && app.conn.open;
+    },
+    get bytesIn() {
+      return app.conn.bytesIn;
+    },
+  });
+}
+
+async function main() {
+  lobby.name = storedName() || defaultName();
+  if (app.deepLink) lobby.code = app.deepLink.toUpperCase();
+  const config = await loadConfig();
+  app.conn = new Connection(config.wsUrl, handlers);
+  exposeDebugHook();
+  $("#leave").addEventListener("click", () => app.conn.leave());
+  $("#start").addEventListener("click", () => app.conn.start());
+  $("#copy-link").addEventListener("click", async () => {
+    const url = `${location.origin}${app.link || `/?room=${app.room}`}`;
+    try {
+      await navigator.clipboard.writeText(url);
+      chat.notice(`Link copied: ${url}`);
+    } catch {
+      chat.notice(`Share this link: ${url}`);
+    }
+  });
+  $("#sound").addEventListener("click", (ev) => {
+    sound.setEnabled(!sound.enabled);
+    ev.currentTarget.textContent = `Sound: ${sound.enabled ? "on" : "off"}`;
+    ev.currentTarget.setAttribute("aria-pressed", String(sound.enabled));
+  });
+  window.addEventListener("resize", () => app.room && fitCanvas());
+  setInterval(() => app.session && app.conn.ping(performance.now()), 5000);
+  app.conn.connect();
+  requestAnimationFrame(frame);
+}
+
+main();

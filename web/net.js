@@ -1,0 +1,168 @@
+// The socket to the server: connect, reconnect with backoff, dispatch by message type,
+// and one send helper per client message of protocol v1 (docs/protocol.md).
+
+export const PROTOCOL_VERSION = 1;
+export const DIRS = Object.freeze({ right: 0, down: 1, left: 2, up: 3 });
+const DIR_NAMES = ["right", "down", "left", "up"];
+const INTENT_TAG = 0x10;
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+// Close codes after which retrying cannot help.
+const FATAL_CLOSE = new Set([4000]);
+
+/** Exponential backoff with jitter: half the step fixed, half random. */
+export function backoffDelay(attempt, random = Math.random) {
+  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+/**
+ * One websocket session that keeps itself connected.
+ *
+ * `handlers` maps a message `type` to a function; binary frames go to `handlers.state`,
+ * and `handlers.status(status, info)` hears "connecting", "open", "waiting", "closed"
+ * and "fatal". `hello()` is sent by the owner from the "open" status.
+ */
+export class Connection {
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.stopped = false;
+    this.bytesIn = 0;
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.stopped = false;
+    this.status("connecting", { attempt: this.attempt });
+    const ws = new WebSocket(this.url);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.attempt = 0;
+      this.status("open");
+    };
+    ws.onmessage = (ev) => {
+      if (this.ws !== ws) return;
+      this.dispatch(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.closed(ev.code, ev.reason);
+    };
+  }
+
+  /** Close and connect again at once (new name, or the server asked us to move). */
+  reconnectNow() {
+    this.attempt = 0;
+    const old = this.ws;
+    this.ws = null;
+    if (old) old.close(1000);
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+  }
+
+  closed(code, reason) {
+    if (this.stopped) return this.status("closed", { code, reason });
+    if (FATAL_CLOSE.has(code)) return this.status("fatal", { code, reason });
+    const delay = backoffDelay(this.attempt++);
+    this.status("waiting", { code, reason, delay, attempt: this.attempt });
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  status(name, info = {}) {
+    if (this.handlers.status) this.handlers.status(name, info);
+  }
+
+  dispatch(data) {
+    if (typeof data !== "string") {
+      this.bytesIn += data.byteLength;
+      if (this.handlers.state) this.handlers.state(data);
+      return;
+    }
+    this.bytesIn += data.length;
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const handler = this.handlers[msg.type];
+    if (handler && msg.type !== "state" && msg.type !== "status") handler(msg);
+  }
+
+  sendJson(msg) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  // One helper per client message.
+  hello(name, token) {
+    const msg = { type: "hello", v: PROTOCOL_VERSION, name };
+    if (token) msg.token = token;
+    return this.sendJson(msg);
+  }
+
+  quickPlay(mode = "arena") {
+    return this.sendJson({ type: "quick_play", mode });
+  }
+
+  create(mode, isPrivate) {
+    return this.sendJson({ type: "create", mode, private: Boolean(isPrivate) });
+  }
+
+  join(room, spectate = false) {
+    const msg = { type: "join", room };
+    if (spectate) msg.spectate = true;
+    return this.sendJson(msg);
+  }
+
+  leave() {
+    return this.sendJson({ type: "leave" });
+  }
+
+  start() {
+    return this.sendJson({ type: "start" });
+  }
+
+  /** The wanted direction as the 2-byte binary intent; `dir` is 0-3 or a direction name. */
+  input(dir) {
+    const d = typeof dir === "string" ? DIRS[dir] : dir;
+    if (!this.open || d === undefined) return false;
+    this.ws.send(new Uint8Array([INTENT_TAG, d]));
+    return true;
+  }
+
+  chat(channel, text) {
+    return this.sendJson({ type: "chat", channel, text });
+  }
+
+  keyframe() {
+    return this.sendJson({ type: "keyframe" });
+  }
+
+  ping(t) {
+    return this.sendJson({ type: "ping", t });
+  }
+}
+
+export function dirName(d) {
+  return DIR_NAMES[d];
+}
