@@ -146,7 +146,7 @@ def test_positions_in_the_tunnel_survive_the_byte_offsets() -> None:
     p = view.players[0]
     edge = ArenaView(
         **{
-            **{f: getattr(view, f) for f in view.__slots__},  # type: ignore[attr-defined]
+            **{f: getattr(view, f) for f in view.__slots__},
             "players": (PlayerView(0, -16, 279, p.direction, p.state, False, False, 0, 3),),
         }
     )

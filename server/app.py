@@ -1,0 +1,159 @@
+"""The server: one port for the websocket (/ws), /healthz and the static client; SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from server import http, protocol
+from server.chat import MemoryChatHistory
+from server.config import Config
+from server.rooms import Registry
+from server.scheduler import Clock, Scheduler
+from server.session import Session
+
+log = logging.getLogger("server.app")
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class App:
+    """Everything one process serves. `start()` binds; `drain()` empties it; `stop()` ends it."""
+
+    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+        self.config = config
+        self.scheduler = Scheduler(config.tick_hz, clock) if clock else Scheduler(config.tick_hz)
+        self.registry = Registry(config, self.scheduler, MemoryChatHistory(config.chat_history))
+        self.static = http.StaticFiles(Path(config.static_dir) if config.static_dir else WEB_DIR)
+        self.sessions: set[Session] = set()
+        self.per_ip: Counter[str] = Counter()
+        self.server: Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.port = config.port
+
+    @property
+    def draining(self) -> bool:
+        return self.registry.draining
+
+    async def start(self) -> None:
+        self.server = await serve(
+            self.handler,
+            self.config.host,
+            self.config.port,
+            process_request=self.process_request,
+            # Game frames are tiny and shared by every client: no per-connection compression.
+            compression=None,
+            # Limits: a little headroom so an oversized message still gets a clear error.
+            max_size=self.config.max_message_bytes * 4,
+            max_queue=32,
+            # Timeouts
+            ping_interval=self.config.ping_interval_s,
+            ping_timeout=self.config.ping_timeout_s,
+            close_timeout=2,
+        )
+        sockets = list(self.server.sockets)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self._ticker = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        log.info("listening", extra={"host": self.config.host, "port": self.port})
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def origin_ok(self, request: Request) -> bool:
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser: nothing to protect against
+        if origin in self.config.allowed_origins:
+            return True
+        host = request.headers.get("Host", "")
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = http.split_path(request.path)
+        if path == "/healthz":
+            return http.text(503, "draining\n") if self.draining else http.text(200, "ok\n")
+        if path == "/ws":
+            if not self.origin_ok(request):
+                log.info("origin rejected", extra={"origin": request.headers.get("Origin")})
+                return http.text(403, "origin not allowed\n")
+            if self.draining:
+                return http.text(503, "draining\n")
+            return None
+        if self.config.serve_static:
+            return self.static.get(path)
+        return http.text(404, "not found\n")
+
+    # --- websockets ----------------------------------------------------------------------------
+
+    async def handler(self, ws: ServerConnection) -> None:
+        ip = str(ws.remote_address[0]) if ws.remote_address else "?"
+        if len(self.sessions) >= self.config.max_connections:
+            await self._refuse(ws, 1013, "server_full", "the server is full; try again later")
+            return
+        if self.per_ip[ip] >= self.config.max_connections_per_ip:
+            await self._refuse(ws, 1008, "server_full", "too many connections from your address")
+            return
+        session = Session(ws, self.config, self.registry)
+        self.sessions.add(session)
+        self.per_ip[ip] += 1
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
+            self.per_ip[ip] -= 1
+            if self.per_ip[ip] <= 0:
+                del self.per_ip[ip]
+
+    async def _refuse(self, ws: ServerConnection, code: int, err: str, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await ws.send(protocol.error(err, reason))
+        await ws.close(code, reason)
+
+    # --- shutdown ------------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Stop accepting, tell every client to reconnect elsewhere, close them with 1001."""
+        if self.registry.draining:
+            return
+        self.registry.draining = True
+        log.info("draining", extra={"sessions": len(self.sessions)})
+        message = protocol.reconnect("draining")
+        for session in list(self.sessions):
+            session.conn.send_text(message)
+        if self.server is not None:
+            self.server.close(close_connections=True)
+            try:
+                await asyncio.wait_for(self.server.wait_closed(), self.config.drain_timeout_s)
+            except TimeoutError:
+                log.warning("drain timed out", extra={"sessions": len(self.sessions)})
+
+    async def stop(self) -> None:
+        await self.drain()
+        self.scheduler.stop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+
+async def run(config: Config) -> None:
+    """Serve until SIGTERM or SIGINT, then drain and return."""
+    app = App(config)
+    await app.start()
+    print(f"Pac-Arena is running at {config.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await app.stop()
+    log.info("stopped")

@@ -1,0 +1,420 @@
+"""One room: its Arena, seats, spectators, start countdown, state frames and room chat.
+
+The scheduler drives it: `tick(n, now)` once per simulation frame and `flush(n, now)` after
+each batch of ticks; `now` is the tick's scheduled time, so nothing here reads a clock. Peers
+are anything with the `Peer` methods (a websocket session in production).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from server import protocol
+from server.chat import ChatError, ChatHistory, ChatLimiter, ChatLine, make_line, system_line
+from server.config import Config
+from server.game import Arena, GameError
+from server.game.view import ArenaView, Direction, Event, EventKind, GhostId, Mode
+from server.names import unique_name
+
+log = logging.getLogger("server.room")
+
+WAITING, COUNTDOWN, PLAYING, OVER = "waiting", "countdown", "playing", "over"
+OVER_HOLD_S = 5.0  # how long the final scores stay up before the room waits again
+
+
+class Peer(Protocol):
+    """A connection as a room sees it; every method is synchronous and never raises."""
+
+    owes_keyframe: bool
+    chat_limiter: ChatLimiter
+
+    def send_text(self, data: str) -> None: ...
+
+    def send_state(self, frame: bytes) -> bool: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass
+class Seat:
+    id: int
+    name: str
+    token: str
+    peer: Peer | None
+    gone_at: float | None = None  # when the connection dropped (scheduler time)
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Room:
+    """A room of up to `max_seats` players plus spectators, around one Arena at a time."""
+
+    def __init__(
+        self,
+        code: str,
+        mode: Mode,
+        private: bool,
+        config: Config,
+        history: ChatHistory,
+        now: float,
+        on_change: Callable[[Room], None],
+        on_empty: Callable[[Room], None],
+        on_seat_freed: Callable[[str], None],
+    ) -> None:
+        self.code = code
+        self.mode = mode
+        self.private = private
+        self.config = config
+        self.history = history
+        self.max_seats = 1 if mode is Mode.CLASSIC else config.max_players_per_room
+        self.min_to_start = 1 if mode is Mode.CLASSIC else 2
+        self.state = WAITING
+        self.now = now
+        self.seats: dict[int, Seat] = {}
+        self.spectators: set[Peer] = set()
+        self._on_change = on_change
+        self._on_empty = on_empty
+        self._on_seat_freed = on_seat_freed
+        self._countdown_end = 0.0
+        self._countdown_shown = -1
+        self._over_until = 0.0
+        self._send_every = max(1, config.tick_hz // config.send_hz)
+        self._keyframe_every = max(1, round(config.keyframe_interval_s * config.send_hz))
+        self._sends = 0
+        self._send_due = False
+        self._events: list[Event] = []
+        self.closed = False
+        self._new_arena()
+
+    # --- who is here ---------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+    @property
+    def chat_key(self) -> str:
+        return f"room:{self.code}"
+
+    def peers(self) -> list[Peer]:
+        seated = [s.peer for s in self.seats.values() if s.peer is not None]
+        return [*seated, *self.spectators]
+
+    def seat_of(self, peer: Peer) -> Seat | None:
+        for seat in self.seats.values():
+            if seat.peer is peer:
+                return seat
+        return None
+
+    def has_free_seat(self) -> bool:
+        return len(self.seats) < self.max_seats and self.state != OVER
+
+    def is_empty(self) -> bool:
+        return not self.seats and not self.spectators
+
+    def summary(self) -> protocol.RoomSummary:
+        return protocol.RoomSummary(
+            self.code, self.mode, len(self.seats), self.max_seats, len(self.spectators), self.state
+        )
+
+    # --- joining and leaving -------------------------------------------------------------------
+
+    def join(self, peer: Peer, name: str, spectate: bool) -> Seat | None:
+        """Seat `peer` (or make it a spectator if asked or full); sends the join burst."""
+        if spectate or not self.has_free_seat():
+            self.spectators.add(peer)
+            self._welcome(peer, None)
+            self._roster()
+            self._on_change(self)
+            return None
+        pid = min(set(range(self.max_seats)) - set(self.seats))
+        seat = Seat(pid, unique_name(name, [s.name for s in self.seats.values()]), "", peer)
+        seat.token = secrets.token_urlsafe(18)
+        self.seats[pid] = seat
+        self._add_to_arena(pid)
+        self._welcome(peer, seat)
+        self._system(f"{seat.name} joined")
+        self._roster()
+        self._maybe_countdown()
+        self._on_change(self)
+        log.info("player joined", extra={"room": self.code, "player": pid})
+        return seat
+
+    def resume(self, seat: Seat, peer: Peer) -> None:
+        """Give a held seat to a new connection (closing an older one still attached)."""
+        old = seat.peer
+        seat.peer = peer
+        seat.gone_at = None
+        if old is not None and old is not peer:
+            old.close(1000, "resumed from another connection")
+        self._welcome(peer, seat)
+        if old is None:
+            self._system(f"{seat.name} is back")
+        self._roster()
+        log.info("player resumed", extra={"room": self.code, "player": seat.id})
+
+    def leave(self, peer: Peer) -> None:
+        """`peer` leaves for good: its seat (if any) is freed at once."""
+        self.spectators.discard(peer)
+        seat = self.seat_of(peer)
+        if seat is not None:
+            self._free(seat)
+        self._roster()
+        self._on_change(self)
+        self._check_empty()
+
+    def disconnect(self, peer: Peer) -> None:
+        """`peer`'s connection dropped: a seat is held for the grace period."""
+        if peer in self.spectators:
+            self.spectators.discard(peer)
+            self._roster()
+            self._on_change(self)
+            self._check_empty()
+            return
+        seat = self.seat_of(peer)
+        if seat is None:
+            return
+        seat.peer = None
+        seat.gone_at = self.now
+        self._roster()
+        log.info("player disconnected", extra={"room": self.code, "player": seat.id})
+
+    def _free(self, seat: Seat) -> None:
+        self.seats.pop(seat.id, None)
+        self._on_seat_freed(seat.token)
+        with contextlib.suppress(GameError):
+            self.arena.remove_player(seat.id)
+        self._drain()
+        self._system(f"{seat.name} left")
+        log.info("seat freed", extra={"room": self.code, "player": seat.id})
+        if not self.seats and self.state in (COUNTDOWN, PLAYING):
+            self._set_state(WAITING)
+            self._new_arena()
+        elif len(self.seats) < self.min_to_start and self.state == COUNTDOWN:
+            self._set_state(WAITING)
+
+    def _check_empty(self) -> None:
+        if self.is_empty() and not self.closed:
+            self.closed = True
+            self._on_empty(self)
+
+    # --- intents -------------------------------------------------------------------------------
+
+    def start(self, peer: Peer) -> None:
+        if self.seat_of(peer) is None:
+            raise protocol.ProtocolError("spectator", "only a seated player can start", "start")
+        if self.state == WAITING:
+            self._begin_countdown()
+
+    def input(self, peer: Peer, direction: Direction) -> None:
+        seat = self.seat_of(peer)
+        if seat is None:
+            raise protocol.ProtocolError("spectator", "spectators cannot move", "input")
+        # The core keeps only the latest wanted direction and applies it at the next step.
+        with contextlib.suppress(GameError):
+            self.arena.set_direction(seat.id, direction)
+
+    def chat(self, peer: Peer, raw: str, now_monotonic: float) -> None:
+        seat = self.seat_of(peer)
+        if seat is None and peer not in self.spectators:
+            raise protocol.ProtocolError("not_in_room", "you are not in a room", "chat")
+        sender = seat.name if seat is not None else "spectator"
+        try:
+            line = make_line(
+                "room",
+                sender,
+                raw,
+                self.config.chat_max_chars,
+                _wall_ms(),
+                peer.chat_limiter,
+                now_monotonic,
+            )
+        except ChatError as exc:
+            raise protocol.ProtocolError(exc.code, exc.message, "chat") from None
+        self._post(line)
+
+    def request_keyframe(self, peer: Peer) -> None:
+        peer.owes_keyframe = True
+
+    # --- the clock -----------------------------------------------------------------------------
+
+    def tick(self, n: int, now: float) -> None:
+        self.now = now
+        if self.state == PLAYING:
+            self.arena.step()
+            self._drain()
+            if self.arena.over:
+                self._game_over()
+        if n % self._send_every == 0:
+            self._send_due = True
+
+    def flush(self, n: int, now: float) -> None:
+        self.now = now
+        if self.state == COUNTDOWN:
+            left = self._countdown_end - now
+            if left <= 0:
+                self._set_state(PLAYING)
+            elif int(left + 0.999) != self._countdown_shown:
+                self._countdown_shown = int(left + 0.999)
+                self._broadcast(protocol.room_state(COUNTDOWN, self._countdown_shown))
+        elif self.state == OVER and now >= self._over_until:
+            self._new_arena()
+            self._set_state(WAITING)
+            self._maybe_countdown()
+        grace = self.config.reconnect_grace_s
+        for seat in list(self.seats.values()):
+            if seat.peer is None and seat.gone_at is not None and now - seat.gone_at >= grace:
+                self._free(seat)
+                self._roster()
+                self._on_change(self)
+        if self._send_due:
+            self._send_due = False
+            self._send_state()
+        self._check_empty()
+
+    def failed(self, exc: BaseException) -> None:
+        """The scheduler dropped this room after an exception: tell everyone and close."""
+        self.closed = True
+        for peer in self.peers():
+            peer.send_text(protocol.error("internal", "the room stopped after an internal error"))
+            peer.close(1011, "room error")
+        for seat in self.seats.values():
+            self._on_seat_freed(seat.token)
+        self._on_empty(self)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _new_arena(self) -> None:
+        self.arena = Arena(
+            mode=self.mode,
+            seed=secrets.randbits(32),
+            maze=None,
+            level_limit=self.config.level_limit,
+        )
+        self.maze_rows = list(self.arena.maze.rows)
+        self.encoder = protocol.StateEncoder(len(self.arena.maze.pellet_tiles))
+        self._events = []
+        for pid in sorted(self.seats):
+            self._add_to_arena(pid)
+        for peer in self.peers():
+            peer.owes_keyframe = True
+
+    def _add_to_arena(self, pid: int) -> None:
+        try:
+            self.arena.add_player(pid)
+        except GameError:
+            log.warning("arena refused player", extra={"room": self.code, "player": pid})
+        self._drain()
+
+    def _drain(self) -> None:
+        for event in self.arena.drain_events():
+            self._events.append(event)
+            self._narrate(event)
+
+    def _name(self, pid: int | None) -> str:
+        seat = self.seats.get(pid) if pid is not None else None
+        return seat.name if seat is not None else f"player {pid}"
+
+    def _narrate(self, e: Event) -> None:
+        if e.kind is EventKind.PLAYER_CAUGHT:
+            ghost = GhostId(e.other).name.title() if e.other is not None else "a ghost"
+            self._system(f"{self._name(e.player)} was caught by {ghost}")
+        elif e.kind is EventKind.RIVAL_EATEN:
+            self._system(f"{self._name(e.player)} ate {self._name(e.other)}")
+        elif e.kind is EventKind.PLAYER_OUT:
+            self._system(f"{self._name(e.player)} is out")
+
+    def _game_over(self) -> None:
+        view = self.arena.view()
+        winner = view.winner
+        scores = [(p.id, self._name(p.id), p.score) for p in view.players]
+        if winner is not None:
+            self._system(f"{self._name(winner)} wins!")
+        else:
+            self._system("game over")
+        self._set_state(OVER)
+        self._broadcast(protocol.game_over(winner, scores))
+        self._over_until = self.now + OVER_HOLD_S
+        log.info("game over", extra={"room": self.code, "winner": winner})
+
+    def _maybe_countdown(self) -> None:
+        if self.state == WAITING and len(self.seats) >= self.min_to_start:
+            self._begin_countdown()
+
+    def _begin_countdown(self) -> None:
+        self._countdown_end = self.now + self.config.countdown_s
+        self._countdown_shown = -1
+        if self.config.countdown_s <= 0:
+            self._set_state(PLAYING)
+        else:
+            self.state = COUNTDOWN
+            self._on_change(self)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self._broadcast(protocol.room_state(state))
+        self._on_change(self)
+
+    def _welcome(self, peer: Peer, seat: Seat | None) -> None:
+        peer.send_text(
+            protocol.joined(
+                self.code,
+                self.mode,
+                None if seat is None else seat.id,
+                None if seat is None else seat.token,
+                self.maze_rows,
+                self.state,
+            )
+        )
+        lines = [line.to_wire() for line in self.history.recent(self.chat_key)]
+        peer.send_text(protocol.history("room", lines))
+        if self.state == COUNTDOWN:
+            left = max(0, int(self._countdown_end - self.now + 0.999))
+            peer.send_text(protocol.room_state(COUNTDOWN, left))
+        # The keyframe goes out with the next send tick (at most one send period away).
+        peer.owes_keyframe = True
+
+    def _view(self) -> ArenaView:
+        return self.arena.view()
+
+    def _roster(self) -> None:
+        players = [
+            (s.id, s.name, s.peer is not None)
+            for s in sorted(self.seats.values(), key=lambda s: s.id)
+        ]
+        self._broadcast(protocol.roster(players, len(self.spectators)))
+
+    def _system(self, text: str) -> None:
+        self._post(system_line("room", text, _wall_ms()))
+
+    def _post(self, line: ChatLine) -> None:
+        self.history.append(self.chat_key, line)
+        self._broadcast(protocol.chat_line(line.to_wire()))
+
+    def _broadcast(self, data: str) -> None:
+        for peer in self.peers():
+            peer.send_text(data)
+
+    def _send_state(self) -> None:
+        frame = self.encoder.next(self._view(), self._events)
+        self._events = []
+        self._sends += 1
+        everyone_keyframe = frame.delta is None or self._sends % self._keyframe_every == 0
+        delta = None if everyone_keyframe else protocol.ws_binary_frame(frame.delta or b"")
+        key: bytes | None = None
+        for peer in self.peers():
+            if everyone_keyframe or peer.owes_keyframe:
+                if key is None:
+                    key = protocol.ws_binary_frame(frame.keyframe())
+                peer.owes_keyframe = not peer.send_state(key)
+            elif delta is not None and not peer.send_state(delta):
+                # Skipped a delta: the next frame it gets must be a keyframe.
+                peer.owes_keyframe = True

@@ -1,0 +1,241 @@
+"""One websocket connection: the hello handshake, message limits, dispatch to lobby and room.
+
+`Connection` is the `Peer` a room writes to: text frames are queued on the transport at once
+(never dropped); state frames are skipped while the transport's write buffer is over the high
+mark (latest snapshot wins), and a client that stays over it too long is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+
+from server import protocol
+from server.chat import ChatLimiter, TokenBucket
+from server.config import Config
+from server.names import InvalidName, clean_name
+from server.room import Room
+from server.rooms import Registry
+
+log = logging.getLogger("server.session")
+
+FLOOD_WINDOW_S = 5.0
+
+
+class Connection:
+    """A websocket as rooms see it: synchronous, never-raising sends."""
+
+    def __init__(self, ws: ServerConnection, config: Config, now: float) -> None:
+        self.ws = ws
+        self.config = config
+        self.owes_keyframe = True
+        self.chat_limiter = ChatLimiter(config.chat_lines_per_10s, now)
+        self.slow_since: float | None = None
+        self.closing = False
+
+    def _open(self) -> bool:
+        return not self.closing and self.ws.protocol.state is State.OPEN
+
+    def send_text(self, data: str) -> None:
+        if not self._open():
+            return
+        try:
+            self.ws.protocol.send_text(data.encode())
+            self.ws.send_data()
+        except Exception:
+            log.debug("text send failed", exc_info=True)
+
+    def send_state(self, frame: bytes) -> bool:
+        """Write a prebuilt binary frame unless the client is behind; return whether sent."""
+        if not self._open():
+            return False
+        transport = self.ws.transport
+        if transport.get_write_buffer_size() > self.config.write_buffer_high:
+            now = time.monotonic()
+            if self.slow_since is None:
+                self.slow_since = now
+            elif now - self.slow_since >= self.config.slow_client_s:
+                self.close(1008, "too slow: the connection cannot keep up")
+            return False
+        self.slow_since = None
+        # Server frames are unmasked and we use no extensions, so the same bytes fit everyone.
+        transport.write(frame)
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        task = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+
+class Session:
+    """Runs one connection from `hello` to close."""
+
+    def __init__(self, ws: ServerConnection, config: Config, registry: Registry) -> None:
+        now = time.monotonic()
+        self.ws = ws
+        self.config = config
+        self.registry = registry
+        self.conn = Connection(ws, config, now)
+        self.id = "s-" + secrets.token_hex(4)
+        self.name: str | None = None
+        self.room: Room | None = None
+        self.bucket = TokenBucket(config.messages_per_second, config.message_burst, now)
+        self._rejected = 0
+        self._rejected_since = now
+        self._last_limit_error = float("-inf")
+
+    def error(self, code: str, message: str, ref: str | None = None) -> None:
+        self.conn.send_text(protocol.error(code, message, ref))
+
+    async def run(self) -> None:
+        try:
+            async for data in self.ws:
+                if self.conn.closing:
+                    break
+                if not self._allow():
+                    continue
+                try:
+                    self._handle(data)
+                except protocol.ProtocolError as exc:
+                    self.error(exc.code, exc.message, exc.ref)
+                except Exception:
+                    log.exception("message handling failed", extra={"session": self.id})
+                    self.error("internal", "the server could not handle that message")
+        except ConnectionClosed:
+            pass
+        finally:
+            self._gone()
+
+    def _allow(self) -> bool:
+        now = time.monotonic()
+        if self.bucket.take(now):
+            return True
+        if now - self._rejected_since > FLOOD_WINDOW_S:
+            self._rejected = 0
+            self._rejected_since = now
+        self._rejected += 1
+        limit = max(self.config.message_burst, self.config.messages_per_second * 2)
+        if self._rejected > limit:
+            log.info("closing flooding client", extra={"session": self.id})
+            self.conn.close(1008, "too many messages")
+        elif now - self._last_limit_error >= 1.0:
+            self._last_limit_error = now
+            self.error("rate_limited", "too many messages; slow down")
+        return False
+
+    def _handle(self, data: str | bytes) -> None:
+        if isinstance(data, bytes):
+            if len(data) > self.config.max_message_bytes:
+                return self._too_large()
+            msg: protocol.ClientMessage = protocol.parse_binary(data)
+        else:
+            if len(data) > self.config.max_message_bytes:
+                return self._too_large()
+            msg = protocol.parse_text(data)
+        if self.name is None:
+            if not isinstance(msg, protocol.Hello):
+                raise protocol.ProtocolError("not_ready", "send 'hello' first", _ref(msg))
+            return self._hello(msg)
+        if isinstance(msg, protocol.Input):
+            return self._room("input").input(self.conn, msg.direction)
+        if isinstance(msg, protocol.Ping):
+            return self.conn.send_text(protocol.pong(msg.t))
+        if isinstance(msg, protocol.Chat):
+            if msg.channel == "lobby":
+                return self.registry.lobby_chat(self.conn, self.name, msg.text)
+            return self._room("chat").chat(self.conn, msg.text, time.monotonic())
+        if isinstance(msg, protocol.KeyframeRequest):
+            return self._room("keyframe").request_keyframe(self.conn)
+        if isinstance(msg, protocol.Start):
+            return self._room("start").start(self.conn)
+        if isinstance(msg, protocol.Leave):
+            self._room("leave").leave(self.conn)
+            self.room = None
+            self.conn.send_text(protocol.left())
+            return self.registry.enter_lobby(self.conn)
+        if isinstance(msg, protocol.Hello):
+            raise protocol.ProtocolError("bad_message", "already said hello", "hello")
+        if self.room is not None:
+            raise protocol.ProtocolError("bad_message", "leave this room first", _ref(msg))
+        if self.registry.draining:
+            raise protocol.ProtocolError("draining", "this server is shutting down", _ref(msg))
+        if isinstance(msg, protocol.QuickPlay):
+            return self._enter(self.registry.quick_play(msg.mode), spectate=False)
+        if isinstance(msg, protocol.Create):
+            return self._enter(self.registry.create(msg.mode, msg.private), spectate=False)
+        if isinstance(msg, protocol.Join):
+            room = self.registry.find(msg.room)
+            if room is None:
+                raise protocol.ProtocolError("room_not_found", f"no room {msg.room!r}", "join")
+            return self._enter(room, msg.spectate)
+
+    def _too_large(self) -> None:
+        self.error("too_large", f"messages are at most {self.config.max_message_bytes} bytes")
+        self.conn.close(1009, "message too big")
+
+    def _room(self, ref: str) -> Room:
+        if self.room is None or self.room.closed:
+            self.room = None
+            raise protocol.ProtocolError("not_in_room", "join a room first", ref)
+        return self.room
+
+    def _hello(self, msg: protocol.Hello) -> None:
+        if msg.v != protocol.VERSION:
+            self.error(
+                "version",
+                f"protocol version {msg.v} is not supported; this server speaks "
+                f"v{protocol.VERSION}: reload the page",
+                "hello",
+            )
+            self.conn.close(4000, "protocol version mismatch")
+            return
+        try:
+            self.name = clean_name(msg.name)
+        except InvalidName as exc:
+            raise protocol.ProtocolError("name_invalid", str(exc), "hello") from None
+        self.conn.send_text(
+            protocol.welcome(self.id, self.name, self.config.tick_hz, self.config.send_hz)
+        )
+        held = self.registry.seat_for(msg.token) if msg.token else None
+        if held is not None:
+            room, seat = held
+            self.room = room
+            room.resume(seat, self.conn)
+            return
+        self.registry.enter_lobby(self.conn)
+
+    def _enter(self, room: Room, spectate: bool) -> None:
+        assert self.name is not None
+        self.registry.leave_lobby(self.conn)
+        self.room = room
+        seat = room.join(self.conn, self.name, spectate)
+        if seat is not None:
+            self.registry.register_seat(room, seat)
+        log.info(
+            "entered room",
+            extra={"session": self.id, "room": room.code, "player": seat.id if seat else None},
+        )
+
+    def _gone(self) -> None:
+        self.registry.leave_lobby(self.conn)
+        if self.room is not None and not self.room.closed:
+            self.room.disconnect(self.conn)
+        self.room = None
+
+
+def _ref(msg: protocol.ClientMessage) -> str:
+    return {
+        protocol.QuickPlay: "quick_play",
+        protocol.Create: "create",
+        protocol.Join: "join",
+        protocol.KeyframeRequest: "keyframe",
+    }.get(type(msg), type(msg).__name__.lower())
