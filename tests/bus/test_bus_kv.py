@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.bus import Bus, Lease
-from tests.bus.conftest import Backend
+from tests.support.backends import Backend
 
 TTL = 0.2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from server.bus import Message
-from tests.bus.conftest import Backend
+from tests.support.backends import Backend
 
 
 async def test_delivery_to_a_subscriber_on_another_process(backend: Backend) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from server.bus import Bus
-from tests.bus.conftest import Backend
+from tests.support.backends import Backend
 
 
 async def _fill(bus: Bus, n: int, stream: str = "events", maxlen: int = 1000) -> list[str]:

@@ -1,7 +1,6 @@
 """A real redis-server on a free loopback port, with stop/start for outage tests.
 
-Use the fixtures from a test package's conftest.py:
-    from tests.support.redis_server import redis_server, redis_url, own_redis  # noqa: F401
+tests/conftest.py registers these fixtures for every test:
 `redis_server` is one server for the whole session (flush it yourself, or use `redis_url`,
 which flushes before each test); `own_redis` is a private server for tests that stop it.
 """
