@@ -3,13 +3,14 @@
 
 import { ChatPanel } from "./chat.js";
 import { loadConfig } from "./config.js";
+import { exposeDebugHook } from "./debug.js";
 import { Input } from "./input.js";
 import { Lobby, defaultName, rememberName, storedName } from "./lobby.js";
 import { Connection } from "./net.js";
 import { Renderer } from "./render.js";
 import { Scoreboard } from "./scoreboard.js";
 import { Sound } from "./sound.js";
-import { EventKind, GameState, PlayerState, decodeFrame } from "./state.js";
+import { EventKind, GameState, decodeFrame } from "./state.js";
 
 const TOKEN_KEY = "pacArena.token";
 // After a hello with a token, wait this long for the seat to come back before acting.
@@ -379,60 +380,12 @@ function frame() {
   });
 }
 
-/** Read-only hook for tests and curious players: copies of what the client knows. */
-function exposeDebugHook() {
-  const snapshot = () => {
-    const latest = app.gs.latest;
-    const players = latest
-      ? latest.players.map((p) => ({
-          ...p,
-          name: app.roster.get(p.id)?.name ?? null,
-          score: app.gs.scores.get(p.id)?.score ?? 0,
-          lives: app.gs.scores.get(p.id)?.lives ?? 0,
-        }))
-      : [];
-    return {
-      seq: latest ? latest.seq : null,
-      frame: latest ? latest.frame : null,
-      phase: latest ? latest.phase : null,
-      level: latest ? latest.level : null,
-      synced: app.gs.synced,
-      framesSeen: app.gs.framesSeen,
-      players,
-      ghosts: latest ? latest.ghosts.map((g) => ({ ...g })) : [],
-      pelletsLeft: app.gs.pelletsLeft(),
-      roomState: app.roomState,
-      alive: players.filter((p) => p.state === PlayerState.ALIVE).length,
-    };
-  };
-  window.pacArena = Object.freeze({
-    get state() {
-      return snapshot();
-    },
-    get you() {
-      return app.you;
-    },
-    get room() {
-      return app.room;
-    },
-    get name() {
-      return app.name;
-    },
-    get connected() {
-      return Boolean(app.session) && app.conn.open;
-    },
-    get bytesIn() {
-      return app.conn.bytesIn;
-    },
-  });
-}
-
 async function main() {
   lobby.name = storedName() || defaultName();
   if (app.deepLink) lobby.code = app.deepLink.toUpperCase();
   const config = await loadConfig();
   app.conn = new Connection(config.wsUrl, handlers);
-  exposeDebugHook();
+  exposeDebugHook(app);
   $("#leave").addEventListener("click", () => app.conn.leave());
   $("#start").addEventListener("click", () => app.conn.start());
   $("#copy-link").addEventListener("click", async () => {
