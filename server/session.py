@@ -38,6 +38,7 @@ class Connection:
         self.chat_limiter = ChatLimiter(config.chat_lines_per_10s, now)
         self.slow_since: float | None = None
         self.closing = False
+        self.close_task: asyncio.Task[None] | None = None
 
     def _open(self) -> bool:
         return not self.closing and self.ws.protocol.state is State.OPEN
@@ -74,6 +75,7 @@ class Connection:
         self.closing = True
         task = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        self.close_task = task
 
 
 class Session:
@@ -114,6 +116,9 @@ class Session:
             pass
         finally:
             self._gone()
+        # Returning closes with 1000; let a close we started (with its own code) finish first.
+        if self.conn.close_task is not None:
+            await asyncio.wait([self.conn.close_task])
 
     def _allow(self) -> bool:
         now = time.monotonic()
