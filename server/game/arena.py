@@ -1,0 +1,488 @@
+"""The Arena: one game (classic or arena mode) stepped one 60 Hz frame at a time.
+
+Call order, once per frame: `set_direction()` for any new intents, then `step()`, then
+`drain_events()`; `view()` whenever a snapshot is to be sent (it does not change the game).
+`add_player()` / `remove_player()` may be called between steps. Nothing here reads a clock,
+does I/O or uses the global random generator: the same seed and inputs give the same game.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from server.game import errors, house, rules, state
+from server.game.ghosts import move_in_maze
+from server.game.maze import Maze, classic_maze
+from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, G_WAIT, LEFT, Ghost, Player
+from server.game.tables import FLASH_FRAMES, START_LIVES, Level, level
+from server.game.view import (
+    ArenaView,
+    Direction,
+    Event,
+    EventKind,
+    Fruit,
+    GhostId,
+    GhostLook,
+    GhostView,
+    Mode,
+    Phase,
+    PlayerState,
+    PlayerView,
+)
+
+MAX_PLAYERS = 8
+READY, PLAYING, FREEZE, DYING, CLEAR, OVER = (int(p) for p in Phase)
+ALIVE, P_DYING, RESPAWNING, OUT = (int(s) for s in PlayerState)
+ARENA_DYING_FRAMES = 30  # the shrinking animation before a caught arena player waits to respawn
+_DIRS = tuple(Direction)
+_STATES = tuple(PlayerState)
+_GIDS = tuple(GhostId)
+_PHASES = tuple(Phase)
+
+
+class Arena:
+    """One game: players, ghosts, pellets and the level, advanced by `step()`."""
+
+    def __init__(
+        self,
+        mode: Mode = Mode.ARENA,
+        seed: int = 0,
+        maze: Maze | None = None,
+        level_limit: int = 0,
+        start_level: int = 1,
+        *,
+        # Pauses, in frames
+        ready_frames: int = 60,
+        freeze_frames: int = 60,
+        death_frames: int = 120,
+        clear_frames: int = 120,
+        # Arena rules, in frames
+        respawn_frames: int = 120,
+        protect_frames: int = 120,
+        lives: int = START_LIVES,
+    ) -> None:
+        if start_level < 1:
+            raise errors.GameError(f"start_level must be 1 or more, not {start_level}")
+        self.maze = maze if maze is not None else classic_maze()
+        self.mode = Mode(mode)
+        self.multi = self.mode == Mode.ARENA
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.level_limit = level_limit
+        self.ready_frames = ready_frames
+        self.freeze_frames = freeze_frames
+        self.death_frames = death_frames
+        self.clear_frames = clear_frames
+        self.respawn_frames = respawn_frames
+        self.protect_frames = protect_frames
+        self.lives = lives
+        self.eyes_target = (self.maze.door[0], self.maze.door[1] - 1)
+        self.frame = 0
+        self.phase = READY
+        self.timer = ready_frames
+        self.over = False
+        self.winner: int | None = None
+        self.peak = 0  # most players present at once since play began
+        self.players: dict[int, Player] = {}
+        self.players_list: list[Player] = []  # the same players, sorted by id
+        self.events: list[Event] = []
+        self.chain = 0
+        self.frozen_ghost = -1
+        self.ghosts: list[Ghost] = []
+        # Level state, set by _start_level()
+        self.pellets = 0  # bitmask: bit i set = pellet i still there
+        self.pellets_left = 0
+        self.eaten = 0  # pellets eaten this level, all players together
+        self.house_counts = [0, 0, 0]  # personal counters of Pinky, Inky, Clyde
+        self.global_on = False  # the global counter after a death is in charge
+        self.global_count = 0
+        self.idle = 0  # frames since a pellet was eaten
+        self.elroy = 0  # 0, 1 or 2
+        self.elroy_off = False  # suspended after a death until Clyde is out
+        self.fruit = 0
+        self.fruit_left = 0
+        self.mode_t = 0  # scatter/chase timer, frames
+        self.mode_idx = 0  # phases passed: even = scatter, odd = chase
+        self.fright_left = 0
+        self.level = start_level
+        self.lv: Level = level(start_level)
+        self._start_level()
+        self.emit(EventKind.LEVEL_STARTED, None, None, self.level, 0)
+
+    # Players
+
+    def add_player(self, pid: int) -> None:
+        """Seat player `pid` (0..7) on a free spawn; protected if the game is already running."""
+        if not isinstance(pid, int) or not 0 <= pid < MAX_PLAYERS:
+            raise errors.BadPlayer(f"player id {pid!r} is not 0..{MAX_PLAYERS - 1}")
+        if self.over:
+            raise errors.GameIsOver("the game is over")
+        if pid in self.players:
+            raise errors.SeatTaken(f"seat {pid} is taken")
+        if not self.multi and self.players:
+            raise errors.ArenaFull("classic mode takes exactly one player")
+        if len(self.players) >= MAX_PLAYERS:
+            raise errors.ArenaFull("the arena is full")
+        x, y = self.maze.start if not self.multi else self._free_spawn(0)
+        p = Player(pid, x, y, self.lives)
+        if self.frame > 0 and self.multi:
+            p.protect = self.protect_frames
+        self.players[pid] = p
+        self.players_list = sorted(self.players.values(), key=lambda q: q.id)
+        if self.frame > 0:
+            self.peak = max(self.peak, len(self.players))
+        self.emit(EventKind.PLAYER_JOINED, pid, None, 0, 0)
+
+    def remove_player(self, pid: int) -> None:
+        """Take player `pid` out of the game (it left); the arena may then have a last standing."""
+        if pid not in self.players:
+            raise errors.BadPlayer(f"player {pid!r} is not in the game")
+        del self.players[pid]
+        self.players_list = [p for p in self.players_list if p.id != pid]
+        self.emit(EventKind.PLAYER_LEFT, pid, None, 0, 0)
+        if not self.multi and self.frame > 0:
+            self._game_over(None)
+        else:
+            self._check_over()
+
+    def set_direction(self, pid: int, direction: Direction | int) -> None:
+        """Set the wanted direction of `pid`; it is kept and applied once the maze allows it."""
+        p = self.players.get(pid)
+        if p is None:
+            raise errors.BadPlayer(f"player {pid!r} is not in the game")
+        p.want = int(Direction(direction))
+
+    # The frame
+
+    def step(self) -> None:
+        """Advance exactly one 60 Hz frame (two movement sub-ticks while playing)."""
+        self.frame += 1
+        if self.peak < len(self.players_list):
+            self.peak = len(self.players_list)
+        phase = self.phase
+        if phase == PLAYING:
+            self._play()
+        elif phase == READY:
+            self.timer -= 1
+            if self.timer <= 0:
+                self.phase = PLAYING
+        elif phase == FREEZE:
+            self._freeze()
+        elif phase == DYING:
+            self.timer -= 1
+            if self.timer <= 0:
+                self._after_death()
+        elif phase == CLEAR:
+            self.timer -= 1
+            if self.timer <= 0:
+                self._next_level()
+
+    def drain_events(self) -> list[Event]:
+        """Events emitted since the last drain, oldest first (call after each `step()`)."""
+        out = self.events
+        self.events = []
+        return out
+
+    def _play(self) -> None:
+        sp = self.lv.speeds
+        slow = self.maze.slow
+        ghosts = self.ghosts
+        for _ in (0, 1):
+            rules.collide(self)
+            if self.phase != PLAYING:
+                return
+            for p in self.players_list:
+                if p.state == ALIVE:
+                    rules.move_player(self, p, sp.pac_fright if p.power else sp.pac)
+            if self.phase != PLAYING:
+                return
+            for g in ghosts:
+                st = g.state
+                if st == G_OUT:
+                    if slow[(g.y >> 3) * 32 + ((g.x + 16) >> 3)]:
+                        pattern = sp.tunnel
+                    elif g.fright:
+                        pattern = sp.ghost_fright
+                    elif g.id == 0 and self.elroy:
+                        pattern = sp.elroy2 if self.elroy == 2 else sp.elroy1
+                    else:
+                        pattern = sp.ghost
+                    ph = g.ph
+                    g.ph = (ph + 1) & 31
+                    if (pattern >> (31 - ph)) & 1:
+                        move_in_maze(self, g)
+                elif st == G_EYES:
+                    move_in_maze(self, g)
+        if self.frame & 1:
+            for g in ghosts:
+                if g.state == G_WAIT or g.state == G_LEAVE or g.state == G_ENTER:
+                    house.move_in_house(self, g)
+        house.update_release(self)
+        self._timers()
+
+    def _timers(self) -> None:
+        """Once per playing frame: fright, scatter/chase schedule, Elroy, fruit, player timers."""
+        lv = self.lv
+        if self.fright_left:
+            self.fright_left -= 1
+            if not self.fright_left or not any(g.fright for g in self.ghosts):
+                self._end_fright(True)
+        else:
+            self.mode_t += 1  # the schedule is paused while frightened
+            sched = lv.schedule
+            if self.mode_idx < len(sched) and self.mode_t >= sched[self.mode_idx]:
+                self.mode_idx += 1
+                for g in self.ghosts:
+                    if g.state != G_EYES and g.state != G_ENTER:
+                        g.reverse = True
+        if self.elroy_off and self.ghosts[3].state == G_OUT:
+            self.elroy_off = False
+        left = self.pellets_left
+        self.elroy = (
+            0 if self.elroy_off else 2 if left <= lv.elroy2 else 1 if left <= lv.elroy1 else 0
+        )
+        rules.fruit_tick(self)
+        for p in self.players_list:
+            if p.power:
+                p.power -= 1
+            if p.protect:
+                p.protect -= 1
+            if p.state == P_DYING or p.state == RESPAWNING:
+                self._arena_respawn(p)
+
+    def _freeze(self) -> None:
+        for _ in (0, 1):
+            for g in self.ghosts:
+                if g.state == G_EYES and g.id != self.frozen_ghost:
+                    move_in_maze(self, g)
+        if self.frame & 1:
+            for g in self.ghosts:
+                if g.state == G_ENTER:
+                    house.move_in_house(self, g)
+        self.timer -= 1
+        if self.timer <= 0:
+            self.phase = PLAYING
+            self.frozen_ghost = -1
+
+    # Deaths, levels, the end
+
+    def emit(
+        self, kind: EventKind, player: int | None, other: int | None, value: int, points: int
+    ) -> None:
+        """Record an event of this frame."""
+        self.events.append(Event(kind, self.frame, player, other, value, points))
+
+    def catch(self, p: Player, ghost: int | None) -> None:
+        """Player `p` was caught by ghost `ghost` (or eaten by a rival when None)."""
+        p.lives -= 1
+        p.state = P_DYING
+        p.timer = 0
+        p.power = 0
+        if ghost is not None:
+            self.emit(EventKind.PLAYER_CAUGHT, p.id, ghost, 0, 0)
+        self.emit(EventKind.LIFE_LOST, p.id, None, p.lives, 0)
+        if not self.multi:
+            self.phase = DYING
+            self.timer = self.death_frames
+
+    def _arena_respawn(self, p: Player) -> None:
+        p.timer += 1
+        if p.state == P_DYING and p.timer >= ARENA_DYING_FRAMES:
+            if p.lives <= 0:
+                p.state = OUT
+                self.emit(EventKind.PLAYER_OUT, p.id, None, 0, 0)
+                self._check_over()
+                return
+            p.state = RESPAWNING
+        if p.state == RESPAWNING and p.timer >= self.respawn_frames:
+            spot = self._free_spawn(p.id + self.frame)
+            p.x, p.y = spot
+            p.dir = LEFT
+            p.pause = 0
+            p.state = ALIVE
+            p.protect = self.protect_frames
+            self.emit(EventKind.RESPAWNED, p.id, None, 0, 0)
+
+    def _after_death(self) -> None:
+        p = self.players_list[0] if self.players_list else None
+        if p is None or p.lives <= 0:
+            if p is not None:
+                p.state = OUT
+                self.emit(EventKind.PLAYER_OUT, p.id, None, 0, 0)
+            self._game_over(None)
+            return
+        self._reset_actors()
+        self.global_on = True  # after a death the global house counter takes over
+        self.global_count = 0
+        self.elroy_off = True
+        self.emit(EventKind.RESPAWNED, p.id, None, 0, 0)
+
+    def clear_level(self) -> None:
+        """All pellets are gone: flash the maze, then start the next level (or end the game)."""
+        self.emit(EventKind.LEVEL_CLEARED, None, None, self.level, 0)
+        self._end_fright(False)
+        self.fruit = int(Fruit.NONE)
+        if self.level_limit and self.level >= self.level_limit:
+            self._game_over(self._best(self._standing()) if self.multi else None)
+            return
+        self.phase = CLEAR
+        self.timer = self.clear_frames
+
+    def _next_level(self) -> None:
+        self.level += 1
+        self.lv = level(self.level)
+        self._start_level()
+        self.emit(EventKind.LEVEL_STARTED, None, None, self.level, 0)
+
+    def _start_level(self) -> None:
+        self.pellets = (1 << self.maze.pellet_count) - 1
+        self.pellets_left = self.maze.pellet_count
+        self.eaten = 0
+        self.house_counts = [0, 0, 0]
+        self.global_on = False
+        self.global_count = 0
+        self.idle = 0
+        self.elroy = 0
+        self.elroy_off = False
+        self.fruit = int(Fruit.NONE)
+        self.fruit_left = 0
+        self._reset_actors()
+
+    def _reset_actors(self) -> None:
+        """Everyone back to the start: ghosts home, Pac-Men on spawns, schedule at scatter 1."""
+        m = self.maze
+        cy = m.house_centre[1]
+        ex, ey = m.house_entry
+        blinky = Ghost(0, ex, ey, LEFT, G_OUT)
+        blinky.tile = (ey >> 3) * 32 + ((ex + 16) >> 3)
+        self.ghosts = [
+            blinky,
+            Ghost(1, m.house_slots[1], cy, 1, G_WAIT),
+            Ghost(2, m.house_slots[2], cy, 3, G_WAIT),
+            Ghost(3, m.house_slots[3], cy, 3, G_WAIT),
+        ]
+        self.mode_t = 0
+        self.mode_idx = 0
+        self.fright_left = 0
+        self.chain = 0
+        if self.fruit:
+            self.emit(EventKind.FRUIT_EXPIRED, None, None, self.fruit, 0)
+        self.fruit = int(Fruit.NONE)
+        self.fruit_left = 0
+        self.phase = READY
+        self.timer = self.ready_frames
+        taken: list[tuple[int, int]] = []
+        for p in self.players_list:
+            if p.state == OUT:
+                continue
+            spot = m.start if not self.multi else next(s for s in m.spawns if s not in taken)
+            taken.append(spot)
+            p.x, p.y = spot
+            p.dir = LEFT
+            p.state = ALIVE
+            p.power = p.protect = p.pause = p.ph = p.timer = 0
+
+    def _end_fright(self, announce: bool) -> None:
+        if not self.fright_left and not any(g.fright for g in self.ghosts):
+            return
+        self.fright_left = 0
+        for g in self.ghosts:
+            g.fright = False
+        if not self.multi:
+            for p in self.players_list:
+                p.power = 0
+        if announce:
+            self.emit(EventKind.FRIGHT_ENDED, None, None, 0, 0)
+
+    def _free_spawn(self, start: int) -> tuple[int, int]:
+        """The first spawn (from index `start`, wrapping) not on a ghost's or a Pac-Man's tile."""
+        spawns = self.maze.spawns
+        busy = {(g.y >> 3, (g.x + 16) >> 3) for g in self.ghosts}
+        busy |= {(p.y >> 3, (p.x + 16) >> 3) for p in self.players_list if p.state == ALIVE}
+        for k in range(len(spawns)):
+            x, y = spawns[(start + k) % len(spawns)]
+            if (y >> 3, (x + 16) >> 3) not in busy:
+                return x, y
+        return spawns[start % len(spawns)]
+
+    def _standing(self) -> list[Player]:
+        return [p for p in self.players_list if p.state != OUT]
+
+    @staticmethod
+    def _best(players: list[Player]) -> int | None:
+        if not players:
+            return None
+        return max(players, key=lambda p: (p.score, -p.id)).id
+
+    def _check_over(self) -> None:
+        if not self.multi or self.over or self.frame == 0:
+            return
+        standing = self._standing()
+        if self.peak >= 2 and len(standing) <= 1:
+            self._game_over(standing[0].id if standing else self._best(self.players_list))
+        elif self.peak == 1 and not standing:
+            self._game_over(None)
+
+    def _game_over(self, winner: int | None) -> None:
+        self.phase = OVER
+        self.over = True
+        self.winner = winner
+        self.emit(EventKind.GAME_OVER, winner, None, 0, 0)
+
+    # Snapshots
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain data (JSON-able) for a snapshot, RNG included; see `from_state`."""
+        return state.to_state(self)
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Arena:
+        """Exact restore: the restored arena continues with the identical event stream."""
+        return state.from_state(cls, data)
+
+    # Output
+
+    def view(self) -> ArenaView:
+        """A compact, immutable picture of this frame for the network layer."""
+        return ArenaView(
+            frame=self.frame,
+            level=self.level,
+            phase=_PHASES[self.phase],
+            players=tuple(
+                PlayerView(
+                    p.id,
+                    p.x,
+                    p.y,
+                    _DIRS[p.dir],
+                    _STATES[p.state],
+                    p.power > 0,
+                    p.protect > 0,
+                    p.score,
+                    p.lives,
+                )
+                for p in self.players_list
+            ),
+            ghosts=tuple(
+                GhostView(_GIDS[g.id], g.x, g.y, _DIRS[g.dir], self._look(g)) for g in self.ghosts
+            ),
+            pellets=self.pellets,
+            pellets_left=self.pellets_left,
+            fruit=Fruit(self.fruit),
+            fright_frames_left=self.fright_left,
+            winner=self.winner,
+        )
+
+    def _look(self, g: Ghost) -> GhostLook:
+        st = g.state
+        if st in (G_EYES, G_ENTER):
+            return GhostLook.EYES
+        if g.fright:
+            window = min(self.lv.flashes * 2 * FLASH_FRAMES, self.lv.fright_frames)
+            left = self.fright_left
+            if left <= window and ((window - left) // FLASH_FRAMES) % 2 == 0:
+                return GhostLook.FLASHING
+            return GhostLook.FRIGHTENED
+        if st in (G_WAIT, G_LEAVE):
+            return GhostLook.IN_HOUSE
+        return GhostLook.NORMAL
