@@ -1,0 +1,1 @@
+"""Load bots and the benchmark harness: `python -m bench`."""

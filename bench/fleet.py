@@ -1,0 +1,218 @@
+"""A fleet of bots in one process: connect at a set rate, measure a window, print a summary.
+
+Run as `python -m bench bots ...` by the runner (one process pinned to the bots' core). Clocks:
+the runner passes wall-clock instants (`start_at`, `measure_at`), so several bot processes and the
+server-side probes agree on the window; inside, everything uses the loop's monotonic clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from bench import wire
+from bench.bot import Bot, pin_to
+from bench.stats import lateness_ms, percentiles
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """What one bot process does."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str = "/ws"
+    origin: str = ""
+    count: int = 8
+    rate: float = 500.0  # connections opened per second
+    behaviour: str = "play"  # play | silent (join, send nothing) | idle (hello only, stay in lobby)
+    start_at: float = 0.0  # wall clock; 0 = now
+    measure_at: float = 0.0  # wall clock; 0 = when everyone is connected
+    window_s: float = 5.0
+    chat_every_s: float = 30.0
+    start_after_s: float = 2.0
+    room_size: int = 8
+    seed: int = 1
+    cpu: int | None = None
+    progress: bool = True
+
+
+class Fleet:
+    """The shared state of one process's bots."""
+
+    def __init__(self, options: FleetOptions, loop: asyncio.AbstractEventLoop) -> None:
+        self.options = options
+        self.loop = loop
+        self.host, self.port, self.path = options.host, options.port, options.path
+        self.origin = options.origin
+        self.behaviour = options.behaviour
+        self.chat_every_s = options.chat_every_s
+        self.start_after_s = options.start_after_s
+        self.room_size = options.room_size
+        self.seed = options.seed
+        self.tick_hz = 60
+        self.send_hz = 20
+        self.bots: list[Bot] = []
+        self.errors: Counter[str] = Counter()
+        self.join_times: list[float] = []
+        self.latencies: list[float] = []
+        self.measuring = False
+        self.stopping = False
+        self._mazes: dict[tuple[str, ...], wire.Maze] = {}
+
+    def count_error(self, what: str) -> None:
+        self.errors[what] += 1
+
+    def note_rates(self, welcome: dict[str, Any]) -> None:
+        self.tick_hz = int(welcome.get("tick_hz", self.tick_hz))
+        self.send_hz = int(welcome.get("send_hz", self.send_hz))
+
+    def maze_for(self, rows: tuple[str, ...]) -> wire.Maze:
+        maze = self._mazes.get(rows)
+        if maze is None:
+            maze = self._mazes[rows] = wire.Maze(list(rows))
+        return maze
+
+    async def connect_all(self) -> None:
+        """Open `count` connections, spread evenly at `rate` per second."""
+        gap = 1.0 / self.options.rate if self.options.rate > 0 else 0.0
+        begin = self.loop.time()
+        pending: set[asyncio.Task[None]] = set()
+        for index in range(self.options.count):
+            due = begin + index * gap
+            delay = due - self.loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = self.loop.create_task(self._connect(index))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _connect(self, index: int) -> None:
+        try:
+            await self.loop.create_connection(lambda: self._new_bot(index), self.host, self.port)
+        except OSError as exc:
+            self.count_error(f"connect_{type(exc).__name__}")
+
+    def _new_bot(self, index: int) -> Bot:
+        bot = Bot(self, index + self.options.seed * 1_000_000)
+        self.bots.append(bot)
+        return bot
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "open": sum(1 for b in self.bots if not b.closed),
+            "welcomed": sum(1 for b in self.bots if b.welcomed),
+            "joined": sum(1 for b in self.bots if b.joined),
+            "frames": sum(b.frames for b in self.bots),
+        }
+
+    def summary(self, window_s: float, cpu_s: float) -> dict[str, Any]:
+        """Everything measured in the window, as plain numbers."""
+        o = self.options
+        in_room = [b for b in self.bots if b.w_expected > 0]
+        ratios = sorted(min(1.0, b.w_frames / b.w_expected) for b in in_room)
+        expected_by_clock = window_s * self.send_hz
+        rate_ratios = sorted(b.w_frames / expected_by_clock for b in in_room)
+        late = lateness_ms([(b.s_t, b.s_f) for b in self.bots], self.tick_hz)
+        frames = sum(b.w_frames for b in self.bots)
+        n = max(1, len(self.bots))
+        snap = self.snapshot()
+        return {
+            "count": o.count,
+            "behaviour": o.behaviour,
+            "connected": len(self.bots),
+            **snap,
+            "errors": dict(self.errors),
+            "error_total": sum(self.errors.values()),
+            "window_s": round(window_s, 3),
+            "tick_hz": self.tick_hz,
+            "send_hz": self.send_hz,
+            "clients_in_rooms": len(in_room),
+            "frame_ratio": percentiles(ratios, (0, 1, 50)),
+            "clients_below_99": sum(1 for r in ratios if r < 0.99),
+            "clock_ratio": percentiles(rate_ratios, (0, 1, 50)),
+            "frames_in_window": frames,
+            "frame_bytes_mean": (sum(b.frame_bytes for b in self.bots) / frames) if frames else 0,
+            "bytes_in_per_player_s": sum(b.w_bytes_in for b in self.bots) / n / window_s,
+            "bytes_out_per_player_s": sum(b.w_bytes_out for b in self.bots) / n / window_s,
+            "intents_per_player_s": sum(b.w_intents for b in self.bots) / n / window_s,
+            "chats_per_player_s": sum(b.w_chats for b in self.bots) / n / window_s,
+            "lateness_ms": late,
+            "reversal_ms": percentiles(sorted(x * 1000 for x in self.latencies), (50, 99, 100)),
+            "reversal_samples": len(self.latencies),
+            "join_ms": percentiles(sorted(x * 1000 for x in self.join_times), (50, 99, 100)),
+            "bot_cpu_pct": round(100 * cpu_s / window_s, 1),
+        }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run_fleet(options: FleetOptions) -> dict[str, Any]:
+    """Connect, wait for the window, measure it, close everything; return the summary."""
+    loop = asyncio.get_running_loop()
+    fleet = Fleet(options, loop)
+    if options.start_at:
+        await asyncio.sleep(max(0.0, options.start_at - time.time()))
+    connecting = loop.create_task(fleet.connect_all())
+    progress = loop.create_task(_progress(fleet)) if options.progress else None
+    if options.measure_at:
+        await asyncio.sleep(max(0.0, options.measure_at - time.time()))
+    else:
+        await connecting
+    fleet.measuring = True
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    await asyncio.sleep(options.window_s)
+    fleet.measuring = False
+    window, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+    fleet.stopping = True
+    if not connecting.done():
+        connecting.cancel()
+    if progress is not None:
+        progress.cancel()
+    result = fleet.summary(window, cpu)
+    for bot in fleet.bots:
+        bot.close()
+    await asyncio.sleep(0.05)
+    return result
+
+
+async def _progress(fleet: Fleet) -> None:
+    last = 0
+    while True:
+        await asyncio.sleep(1.0)
+        snap = fleet.snapshot()
+        tag = "measuring" if fleet.measuring else "warming"
+        print(
+            f"  [bots:{fleet.seed}] {tag} open={snap['open']} welcomed={snap['welcomed']} "
+            f"joined={snap['joined']} frames/s={snap['frames'] - last} "
+            f"errors={sum(fleet.errors.values())}",
+            file=sys.stderr,
+            flush=True,
+        )
+        last = snap["frames"]
+
+
+def main(options: FleetOptions) -> None:
+    """Entry point of a bot process: pin, pick the fastest loop, print the summary as JSON."""
+    pin_to(options.cpu)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    result = runner(run_fleet(options))
+    print(json.dumps(result), flush=True)

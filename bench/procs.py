@@ -1,0 +1,128 @@
+"""Start, watch and stop the processes of a run: the server (or the ceiling) and the bots."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+
+from bench.fleet import FleetOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 15.0) -> None:
+    """Block until something listens on `port`; fail early if `proc` dies."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        with socket.socket() as sock, suppress(OSError):
+            sock.settimeout(0.2)
+            sock.connect(("127.0.0.1", port))
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout_s} s")
+
+
+def server_env(port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for `python -m server` under load: loopback, limits lifted, quiet logs."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "TICK_HZ": "60",
+            "SEND_HZ": "20",
+            "MAX_CONNECTIONS": "100000",
+            "MAX_CONNECTIONS_PER_IP": "100000",
+            "MAX_ROOMS": "100000",
+            "LOG_LEVEL": "WARNING",
+            "SERVE_STATIC": "0",
+            "COUNTDOWN_S": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def running(
+    argv: list[str], port: int, env: Mapping[str, str], cpu: int | None, log: Path
+) -> Iterator[psutil.Process]:
+    """Run a server-like process pinned to `cpu` until the block ends, then stop it (SIGTERM)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=out, stderr=out)
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(proc.pid, {cpu})
+        wait_for_port(port, proc)
+        yield psutil.Process(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def server_argv() -> list[str]:
+    return [sys.executable, "-m", "server"]
+
+
+def ceiling_argv(port: int, frame_bytes: int, uvloop: bool) -> list[str]:
+    argv = [sys.executable, "-m", "bench", "ceiling", "--port", str(port)]
+    argv += ["--frame-bytes", str(frame_bytes)]
+    return argv + (["--uvloop"] if uvloop else [])
+
+
+def start_bots(options: FleetOptions) -> subprocess.Popen[str]:
+    """A bot process; its summary is the JSON line it prints at the end."""
+    argv = [sys.executable, "-m", "bench", "bots", "--options", json.dumps(asdict(options))]
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def collect(procs: list[subprocess.Popen[str]], timeout_s: float) -> list[dict[str, Any]]:
+    """Wait for bot processes and parse their summaries."""
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=timeout_s)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"bot process failed (exit {proc.returncode})")
+        results.append(json.loads(lines[-1]))
+    return results
+
+
+def fetch_json(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def cpu_times(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)

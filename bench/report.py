@@ -1,0 +1,162 @@
+"""Turn a run's results into the summary table, the JSON file and the PNG plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+Row = tuple[str, str, str, str, str]
+
+
+def _met(ok: bool | None) -> str:
+    return "-" if ok is None else "yes" if ok else "no"
+
+
+def figures(results: dict[str, Any]) -> list[Row]:
+    """(figure, measured, ceiling, target, met) for every figure the run covered."""
+    rows: list[Row] = []
+    fig1 = results.get("players_per_core")
+    if fig1:
+        best, ratio = fig1["best"], fig1["ratio"]
+        rows.append(
+            (
+                "1 players per core (p99 < 5 ms, >= 99% frames)",
+                f"{best['server']} (ratio {ratio:.2f})",
+                str(best["ceiling"]),
+                ">= 3000, ratio >= 0.75",
+                _met(best["server"] >= 3000 and ratio >= 0.75),
+            )
+        )
+        server = [r for r in fig1["rows"] if r["target"] == "server"]
+        ceiling = [r for r in fig1["rows"] if r["target"] == "ceiling"]
+        if server:
+            s = server[0]
+            c = ceiling[0] if ceiling else None
+            rows.append(
+                (
+                    f"2 bytes/player/s on the wire ({s['players']} playing, rooms of 8)",
+                    f"{s['bytes_in_per_player_s']:.0f} in, {s['bytes_out_per_player_s']:.0f} out",
+                    f"{c['bytes_in_per_player_s']:.0f} in" if c else "-",
+                    "<= 1500",
+                    _met(s["bytes_in_per_player_s"] <= 1500),
+                )
+            )
+            bar = 1000 / s["send_hz"] + 5
+            rev = s["reversal_ms"]
+            rows.append(
+                (
+                    f"3 intent -> state frame, client-observed ({s['reversal_samples']} reversals)",
+                    f"p50 {rev['p50']:.1f} ms, p99 {rev['p99']:.1f} ms",
+                    f"frame lateness p99 {c['lateness_ms']['p99']:.1f} ms" if c else "-",
+                    f"p99 <= {bar:.0f} ms",
+                    _met(rev["p99"] <= bar if s["reversal_samples"] else None),
+                )
+            )
+    storm = results.get("join_storm")
+    if storm:
+        s, c = storm.get("server"), storm.get("ceiling")
+        if s:
+            rows.append(
+                (
+                    f"4 join storm ({s['clients']} in 1 s): errors, lateness p99",
+                    f"{s['errors']} errors, p99 {s['lateness_ms']['p99']:.1f} ms",
+                    f"{c['errors']} errors, p99 {c['lateness_ms']['p99']:.1f} ms" if c else "-",
+                    "0 errors, p99 < 10 ms",
+                    _met(s["errors"] == 0 and s["lateness_ms"]["p99"] < 10),
+                )
+            )
+    memory = results.get("idle_memory")
+    if memory:
+        s, c = memory.get("server"), memory.get("ceiling")
+        if s:
+            rows.append(
+                (
+                    f"5 RSS per idle connected client ({s['clients']} clients)",
+                    f"{s['kb_per_client']:.1f} KB",
+                    f"{c['kb_per_client']:.1f} KB" if c else "-",
+                    "<= 30 KB",
+                    _met(s["kb_per_client"] <= 30),
+                )
+            )
+    core = results.get("core")
+    if core:
+        if "error" in core:
+            rows.append(("7 game core frames/s (8-player arena)", core["error"], "-", "-", "-"))
+        else:
+            fps = core.get("frames_per_s", core.get("fps", 0))
+            rows.append(("7 game core frames/s (8-player arena)", f"{fps:,.0f}", "-", "-", "-"))
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table of the figures."""
+    head: Row = ("figure", "measured", "ceiling, same run", "target", "met")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def steps_table(results: dict[str, Any]) -> str:
+    """Every step of figure 1, server and ceiling side by side."""
+    fig1 = results.get("players_per_core")
+    if not fig1:
+        return ""
+    lines = [
+        "| target | players | p50 / p99 lateness ms | min frames | server cpu % | bots cpu % | "
+        "errors | pass |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in fig1["rows"]:
+        late = r["lateness_ms"]
+        lines.append(
+            f"| {r['target']} | {r['players']} | {late['p50']:.1f} / {late['p99']:.1f} | "
+            f"{r['frame_ratio']['min']:.3f} | {r['server_cpu_pct']} | {r['bot_cpu_pct']} | "
+            f"{r['error_total']} | {'yes' if r['passed'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def write_json(results: dict[str, Any], folder: Path, stamp: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-{stamp}.json"
+    text = json.dumps(results, indent=2, sort_keys=True)
+    path.write_text(text)
+    (folder / "latest.json").write_text(text)
+    return path
+
+
+def write_plot(results: dict[str, Any], path: Path) -> Path | None:
+    """Lateness p99 and frames received against players, server next to ceiling."""
+    fig1 = results.get("players_per_core")
+    if not fig1 or not fig1["rows"]:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    for target, colour in (("server", "tab:blue"), ("ceiling", "tab:grey")):
+        rows = [r for r in fig1["rows"] if r["target"] == target]
+        if not rows:
+            continue
+        xs = [r["players"] for r in rows]
+        top.plot(xs, [r["lateness_ms"]["p99"] for r in rows], "o-", color=colour, label=target)
+        top.plot(xs, [r["lateness_ms"]["p50"] for r in rows], ":", color=colour)
+        ratios = [100 * r["frame_ratio"]["min"] for r in rows]
+        bottom.plot(xs, ratios, "o-", color=colour, label=target)
+    top.axhline(5.0, color="tab:red", linewidth=1, label="5 ms bar")
+    top.set_yscale("log")
+    top.set_ylabel("frame lateness ms (p99 solid, p50 dotted)")
+    top.legend()
+    top.set_title("Pac-Arena: lateness and delivery vs players (one server core)")
+    bottom.axhline(99.0, color="tab:red", linewidth=1)
+    bottom.set_ylabel("worst client: % of frames received")
+    bottom.set_xlabel("playing clients (rooms of 8, 60 Hz ticks, 20 Hz sends)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -1,0 +1,244 @@
+"""The figures of issue 6, each measured next to a ceiling taken in the same run."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bench import procs
+from bench.fleet import FleetOptions
+
+LATENESS_BAR_MS = 5.0
+FRAME_BAR = 0.99
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes of one run; `quick` is the smoke test's, `full` the published one's."""
+
+    steps: tuple[int, ...]
+    rate: float  # connections per second while ramping up
+    warmup_s: float
+    window_s: float
+    storm: int
+    storm_observers: int
+    storm_window_s: float  # measured from the first storm connection
+    idle: int
+    core_frames: int
+    give_up_after: int = 2  # consecutive failed steps before a target stops climbing
+
+
+PRESETS = {
+    "quick": Preset(
+        steps=(8,), rate=200, warmup_s=1.0, window_s=1.5, storm=16, storm_observers=8,
+        storm_window_s=1.5, idle=32, core_frames=300,
+    ),
+    "full": Preset(
+        steps=(64, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000),
+        rate=800, warmup_s=4.0, window_s=10.0, storm=500, storm_observers=64,
+        storm_window_s=3.0, idle=1000, core_frames=6000,
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the processes run."""
+
+    server_cpu: int | None
+    bot_cpu: int | None
+    uvloop: bool
+    logs: Path
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _argv_env(
+    target: str, port: int, frame_bytes: int, m: Machine
+) -> tuple[list[str], dict[str, str]]:
+    if target == "server":
+        return procs.server_argv(), procs.server_env(port)
+    return procs.ceiling_argv(port, frame_bytes, m.uvloop), procs.server_env(port)
+
+
+def measure_players(
+    target: str, players: int, p: Preset, m: Machine, frame_bytes: int = 64, seed: int = 1
+) -> dict[str, Any]:
+    """One step of figure 1: `players` playing bots against a fresh server (or the ceiling)."""
+    port = procs.free_port()
+    argv, env = _argv_env(target, port, frame_bytes, m)
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log") as proc:
+        start_at = time.time() + 0.2
+        measure_at = start_at + players / p.rate + p.warmup_s
+        options = FleetOptions(
+            port=port, count=players, rate=p.rate, start_at=start_at, measure_at=measure_at,
+            window_s=p.window_s, cpu=m.bot_cpu, seed=seed,
+        )  # fmt: skip
+        bots = procs.start_bots(options)
+        time.sleep(max(0.0, measure_at - time.time()))
+        if target == "ceiling":
+            procs.fetch_json(f"http://127.0.0.1:{port}/stats")  # reset its lateness record
+        cpu0 = procs.cpu_times(proc)
+        time.sleep(p.window_s)
+        cpu = procs.cpu_times(proc) - cpu0
+        rss = proc.memory_info().rss
+        internal = procs.fetch_json(f"http://127.0.0.1:{port}/stats") if target == "ceiling" else {}
+        (result,) = procs.collect([bots], timeout_s=60 + p.window_s)
+    result.update(
+        target=target,
+        players=players,
+        server_cpu_pct=round(100 * cpu / p.window_s, 1),
+        server_rss_mb=round(rss / 2**20, 1),
+        internal_lateness_ms=internal,
+    )
+    result["passed"] = passed(result)
+    return result
+
+
+def passed(r: dict[str, Any]) -> bool:
+    """The bar of figure 1: p99 lateness under 5 ms, every client >= 99% of its frames."""
+    return bool(
+        r["joined"] >= r["players"]
+        and r["clients_in_rooms"] >= r["players"]
+        and r["lateness_ms"]["p99"] < LATENESS_BAR_MS
+        and r["clients_below_99"] == 0
+        and r["error_total"] == 0
+    )
+
+
+def players_per_core(p: Preset, m: Machine) -> dict[str, Any]:
+    """Figure 1 (and the samples for 2 and 3): climb the steps for the server and the ceiling."""
+    rows: list[dict[str, Any]] = []
+    failures = {"server": 0, "ceiling": 0}
+    best = {"server": 0, "ceiling": 0}
+    frame_bytes = 64
+    for players in p.steps:
+        for target in ("server", "ceiling"):
+            if failures[target] >= p.give_up_after:
+                continue
+            say(f"[fig 1] {target}: {players} players")
+            row = measure_players(target, players, p, m, frame_bytes)
+            if target == "server" and row["frame_bytes_mean"]:
+                frame_bytes = round(row["frame_bytes_mean"])
+            rows.append(row)
+            verdict = "pass" if row["passed"] else "FAIL"
+            say(
+                f"[fig 1] {target} {players}: {verdict} p99 {row['lateness_ms']['p99']:.1f} ms, "
+                f"min frames {row['frame_ratio']['min']:.3f}, cpu {row['server_cpu_pct']}%, "
+                f"bots cpu {row['bot_cpu_pct']}%, errors {row['error_total']}"
+            )
+            if row["passed"]:
+                failures[target] = 0
+                best[target] = max(best[target], players)
+            else:
+                failures[target] += 1
+        if all(f >= p.give_up_after for f in failures.values()):
+            break
+    ratio = best["server"] / best["ceiling"] if best["ceiling"] else 0.0
+    return {"rows": rows, "best": best, "ratio": round(ratio, 3), "frame_bytes": frame_bytes}
+
+
+def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
+    """Figure 4: `storm` clients connect and join within one second while others play."""
+    port = procs.free_port()
+    argv, env = _argv_env(target, port, 64, m)
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log"):
+        now = time.time()
+        settle = p.storm_observers / p.rate + p.warmup_s
+        storm_at = now + 0.2 + settle
+        watch = FleetOptions(
+            port=port, count=p.storm_observers, rate=p.rate, start_at=now + 0.2,
+            measure_at=storm_at, window_s=p.storm_window_s, cpu=m.bot_cpu, seed=11, progress=False,
+        )  # fmt: skip
+        storm = replace(
+            watch, count=p.storm, rate=p.storm / 0.9, start_at=storm_at, seed=12, progress=True
+        )
+        fleets = [procs.start_bots(watch), procs.start_bots(storm)]
+        observers, stormers = procs.collect(fleets, timeout_s=90)
+    not_joined = stormers["count"] - stormers["joined"]
+    return {
+        "target": target,
+        "clients": p.storm,
+        "errors": stormers["error_total"] + observers["error_total"] + not_joined,
+        "error_kinds": {**observers["errors"], **stormers["errors"]},
+        "not_joined": not_joined,
+        "join_ms": stormers["join_ms"],
+        "lateness_ms": observers["lateness_ms"],
+        "storm_lateness_ms": stormers["lateness_ms"],
+    }
+
+
+def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
+    """Figure 5: RSS growth per connected client that said hello and sits in the lobby."""
+    port = procs.free_port()
+    argv, env = _argv_env(target, port, 64, m)
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log") as proc:
+        time.sleep(1.0)
+        rss0 = proc.memory_info().rss
+        start_at = time.time() + 0.2
+        measure_at = start_at + p.idle / p.rate + 2.0
+        options = FleetOptions(
+            port=port, count=p.idle, rate=p.rate, behaviour="idle", start_at=start_at,
+            measure_at=measure_at, window_s=1.0, cpu=m.bot_cpu, seed=21, progress=False,
+        )  # fmt: skip
+        bots = procs.start_bots(options)
+        time.sleep(max(0.0, measure_at - time.time()) + 0.5)
+        rss1 = proc.memory_info().rss
+        (result,) = procs.collect([bots], timeout_s=60)
+    return {
+        "target": target,
+        "clients": result["welcomed"],
+        "rss_before_mb": round(rss0 / 2**20, 1),
+        "rss_after_mb": round(rss1 / 2**20, 1),
+        "kb_per_client": round((rss1 - rss0) / 1024 / max(1, result["welcomed"]), 1),
+        "errors": result["error_total"],
+    }
+
+
+def core_fps(p: Preset) -> dict[str, Any]:
+    """Figure 7: the game core's frames per second, from bench/core.py (owned by the core)."""
+    try:
+        from bench import core  # type: ignore[attr-defined]
+    except ImportError as exc:
+        return {"error": f"bench/core.py not available: {exc}"}
+    measure = getattr(core, "measure", None)
+    if measure is None:
+        return {"error": "bench/core.py has no measure()"}
+    try:
+        result: dict[str, Any] = measure(frames=p.core_frames)
+    except Exception as exc:  # the core is someone else's work in progress; report, go on
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return result
+
+
+def environment(m: Machine) -> dict[str, Any]:
+    """The machine the figures came from."""
+    import platform
+
+    import psutil  # type: ignore[import-untyped]
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+        "server_cpu": m.server_cpu,
+        "bot_cpu": m.bot_cpu,
+        "ceiling_loop": "uvloop" if m.uvloop else "asyncio",
+    }

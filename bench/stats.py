@@ -1,0 +1,55 @@
+"""Percentiles and frame-arrival lateness, computed the same way for the server and the ceiling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100, nearest rank) of already sorted values; 0.0 when empty."""
+    if not values:
+        return 0.0
+    rank = max(0, min(len(values) - 1, round(q / 100 * (len(values) - 1))))
+    return float(values[rank])
+
+
+def percentiles(values: Sequence[float], qs: Sequence[float]) -> dict[str, float]:
+    """{"p50": ..., "p99": ...} for sorted values ("min" for 0, "max" for 100)."""
+    out: dict[str, float] = {}
+    for q in qs:
+        name = "min" if q == 0 else "max" if q == 100 else f"p{q:g}"
+        out[name] = round(percentile(values, q), 4)
+    return out
+
+
+def lateness_ms(
+    series: Sequence[tuple[Sequence[float], Sequence[int]]], tick_hz: int
+) -> dict[str, Any]:
+    """How late state frames arrive against the simulation clock they carry.
+
+    Each series is (arrival times in s, simulation frame numbers) of one connection, with a
+    frame number of -1 starting a new segment (a new room). Within a segment a frame due at
+    `frame / tick_hz` should arrive a constant offset after that; the smallest offset seen is
+    taken as on time, and each frame's excess over it is its lateness. This folds the server's
+    tick lateness together with its fan-out time and the bots' own delays, so it is an upper
+    bound on the tick lateness; the ceiling is measured by the very same code.
+    """
+    samples: list[float] = []
+    period = 1.0 / tick_hz
+    for times, frames in series:
+        start = 0
+        n = len(frames)
+        while start < n:
+            end = start
+            while end < n and (end == start or frames[end] > frames[end - 1]):
+                end += 1
+            offsets = [times[i] - frames[i] * period for i in range(start, end) if frames[i] >= 0]
+            if offsets:
+                base = min(offsets)
+                samples.extend((x - base) * 1000 for x in offsets)
+            start = end
+    samples.sort()
+    result: dict[str, Any] = percentiles(samples, (50, 90, 99, 100))
+    result["samples"] = len(samples)
+    return result

@@ -1,0 +1,101 @@
+"""The bots' reading of the wire format and the lateness arithmetic, checked without sockets."""
+
+from __future__ import annotations
+
+import struct
+
+from bench import wire
+from bench.stats import lateness_ms, percentile
+
+ROWS = [
+    "#######",
+    "#.. o.#",
+    "#.###.#",
+    "#.....#",
+    "#######",
+]
+
+
+def unmask(frame: bytes) -> tuple[int, bytes]:
+    length = frame[1] & 0x7F
+    head = 2
+    if length == 126:
+        length = int.from_bytes(frame[2:4], "big")
+        head = 4
+    mask = frame[head : head + 4]
+    body = frame[head + 4 :]
+    assert len(body) == length
+    return frame[0] & 0x0F, bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+
+
+def test_client_frames_are_masked_and_round_trip() -> None:
+    mask = b"\x12\x34\x56\x78"
+    for payload in (b"", b"\x10\x02", b"x" * 125, b"y" * 126, b"z" * 300):
+        frame = wire.encode_client_frame(wire.OP_TEXT, payload, mask)
+        assert frame[0] == 0x81 and frame[1] & 0x80
+        assert unmask(frame) == (wire.OP_TEXT, payload)
+    assert wire.encode_intent(wire.LEFT) == b"\x10\x02"
+
+
+def test_handshake_offers_no_compression() -> None:
+    request = wire.handshake_request("127.0.0.1", 8000, "/ws", b"k" * 16, "")
+    assert request.startswith(b"GET /ws HTTP/1.1\r\n") and request.endswith(b"\r\n\r\n")
+    assert b"Sec-WebSocket-Extensions" not in request and b"Origin" not in request
+
+
+def state_frame(kind: int, players: list[tuple[int, int, int, int]], bitmap: bytes) -> bytes:
+    head = struct.pack("<BBHIBBBBH", kind, 0, 7, 1234, 1, 1, 0, len(players), 0)
+    body = b"".join(bytes((pid, x + 16, y - 24, bits)) for pid, x, y, bits in players)
+    ghosts = bytes((1,)) + bytes((100, 100, 0))
+    return head + body + ghosts + bytes((len(bitmap),)) + bitmap
+
+
+def test_state_frame_fields() -> None:
+    frame = state_frame(wire.KEYFRAME, [(0, 10, 30, 0), (3, 51, 92, 2 | 1 << 2)], b"\x05\x80")
+    header = wire.parse_header(frame)
+    assert (header.kind, header.seq, header.frame, header.n_players) == (1, 7, 1234, 2)
+    assert wire.own_record(frame, 3) == (51, 92, 2, 1)
+    assert wire.own_record(frame, 5) is None
+    assert wire.keyframe_pellets(frame) == 0x8005
+    assert wire.keyframe_pellets(frame[:-1]) is None
+
+
+def test_maze_exits_and_pellets_ahead() -> None:
+    maze = wire.Maze(ROWS)
+    assert len(maze.pellet_index) == 11
+    assert sorted(maze.exits((1, 1))) == [wire.RIGHT, wire.DOWN]
+    assert maze.exits((3, 3)) == [wire.RIGHT, wire.LEFT]  # a corridor under a wall
+    everything = (1 << 11) - 1
+    assert maze.pellets_ahead((1, 1), wire.RIGHT, everything, 8) == 3  # (2,1) (4,1) (5,1)
+    assert maze.pellets_ahead((1, 1), wire.RIGHT, everything & ~0b110, 8) == 1  # eaten
+    assert maze.pellets_ahead((1, 1), wire.RIGHT, everything, 1) == 1
+
+
+def test_lateness_is_excess_over_the_best_offset() -> None:
+    tick = 60
+    times = [10.0 + f / tick for f in range(0, 300, 3)]
+    frames = list(range(0, 300, 3))
+    times[50] += 0.004  # one frame 4 ms late
+    result = lateness_ms([(times, frames)], tick)
+    assert result["samples"] == 100
+    assert abs(result["max"] - 4.0) < 1e-6
+    assert result["p50"] < 1e-6
+
+
+def test_lateness_restarts_at_a_new_room() -> None:
+    tick = 60
+    # Room one on a clock 1 s behind room two: each segment keeps its own baseline.
+    times = [0.0, 1.0, 1.05, 5.0, 5.05, 5.1]
+    frames = [-1, 0, 3, -1, 600, 603]
+    times[1:3] = [1.0 + 0 / tick, 1.0 + 3 / tick]
+    times[4:6] = [5.0 + 0 / tick, 5.0 + 3 / tick + 0.002]
+    result = lateness_ms([(times, frames)], tick)
+    assert result["samples"] == 4
+    assert abs(result["max"] - 2.0) < 1e-6
+
+
+def test_percentile_nearest_rank() -> None:
+    values = [float(i) for i in range(101)]
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 0) == 0.0
+    assert percentile([], 50) == 0.0
