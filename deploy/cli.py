@@ -84,7 +84,7 @@ def cmd_image(ctx: Context) -> None:
 
 
 def cmd_register(ctx: Context) -> str:
-    origins = ctx.args.allowed_origins or ctx.outputs.get("ClientOrigin", "")
+    origins = ctx.args.allowed_origins or ctx.outputs.get("AllowedOrigins", "")
     values = {
         "ACCOUNT_ID": ctx.aws.account_id(),
         "REGION": ctx.aws.region,
