@@ -42,8 +42,8 @@ export class Lobby {
     });
     this.$("#join-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
-      const code = this.code();
-      if (code) this.on.join(code, false);
+      const code = this.readCode();
+      if (code) this.on.join(code, this.$("#join-watch").checked);
       else this.say("Type a room code first.");
     });
   }
@@ -60,10 +60,11 @@ export class Lobby {
     return { name };
   }
 
-  code() {
+  readCode() {
     return this.codeInput.value.trim().toUpperCase();
   }
 
+  /** Prefill the code box (from a /?room= link). */
   set code(value) {
     this.codeInput.value = value;
   }

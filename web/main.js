@@ -40,6 +40,7 @@ const app = {
   popups: [],
   pending: null, // a lobby action to run once welcomed
   deepLink: new URLSearchParams(location.search).get("room"),
+  watchLink: new URLSearchParams(location.search).has("watch"),
   resumeTimer: null,
   lastKeyframeAsk: 0,
   latency: null,
@@ -144,11 +145,22 @@ function showBanner(text) {
 
 function proceedAfterWelcome() {
   app.resumeTimer = null;
-  if (app.room) return;
   const action = app.pending;
   app.pending = null;
+  if (app.room) {
+    // We were in a room and the server did not give the seat back (grace over, a spectator,
+    // or a restarted server): try the room again as a newcomer.
+    const code = app.room;
+    const spectate = app.you === null;
+    leaveRoomLocally();
+    if (!action) {
+      lobby.say(spectate ? "" : "Your seat was not held any more: joining the room again.");
+      app.conn.join(code, spectate);
+      return;
+    }
+  }
   if (action) action();
-  else if (app.deepLink) app.conn.join(app.deepLink.toUpperCase(), false);
+  else if (app.deepLink) app.conn.join(app.deepLink.toUpperCase(), app.watchLink);
 }
 
 function leaveRoomLocally() {
@@ -221,7 +233,9 @@ const handlers = {
     app.gs.reset(msg.maze || []);
     app.gs.tickHz = app.tickHz;
     input.reset();
-    history.replaceState(null, "", msg.link || `/?room=${msg.room}`);
+    const link = msg.link || `/?room=${msg.room}`;
+    // A spectator's reload should watch again, not take a seat.
+    history.replaceState(null, "", msg.you === null ? `${link}&watch=1` : link);
     showGame(true);
     updateGameBar();
   },

@@ -52,10 +52,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0)
     raise RuntimeError(f"server at {url} not healthy after {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m server` on a free loopback port, with a short start countdown."""
-    port = free_port()
+def launch_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `python -m server` on `port` (loopback, short countdown) and wait for /healthz."""
     env = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -64,22 +62,37 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)
-    log_path = tmp_path_factory.mktemp("e2e-server") / "server.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "server"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
-    url = f"http://127.0.0.1:{port}/"
     try:
-        wait_healthy(url, proc)
-        yield url
+        wait_healthy(f"http://127.0.0.1:{port}/", proc)
+    except RuntimeError:
+        stop_server(proc)
+        raise
+    return proc
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real server for the whole browser session, on a free loopback port."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("e2e-server") / "server.log"
+    proc = launch_server(port, log_path)
+    try:
+        yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         if proc.returncode not in (0, -15):
             print(log_path.read_text(errors="replace")[-4000:])
 

@@ -158,3 +158,24 @@ def test_reload_resumes_the_same_seat(duo: Duo) -> None:
     duo.a.keyboard.press("ArrowRight" if current != RIGHT else "ArrowLeft")
     wanted = RIGHT if current != RIGHT else LEFT
     wait_js(duo.b, f"window.pacArena.state.players.find(p => p.id === {duo.a_id}).dir === {wanted}")
+
+
+def test_spectator_watches_but_cannot_take_a_seat(duo: Duo, new_page: NewPage) -> None:
+    s = new_page("", name="Carol")
+    wait_js(s, "window.pacArena.connected")
+    s.fill("#join-code", duo.code.lower())
+    s.check("#join-watch")
+    s.click("#join")
+    wait_js(s, f"window.pacArena.room === {duo.code!r} && window.pacArena.state.framesSeen > 5")
+    assert s.evaluate("window.pacArena.you") is None
+    assert s.url.endswith(f"/?room={duo.code}&watch=1")
+    ids = {p["id"] for p in s.evaluate("window.pacArena.state.players")}
+    assert ids == {duo.a_id, duo.b_id}
+    wait_js(duo.a, "document.querySelector('#spectators').textContent === '1 watching'")
+    assert s.locator("#start").is_hidden()
+    s.click("#leave")
+    wait_js(s, "window.pacArena.room === null")
+    assert s.locator("#lobby").is_visible()
+    assert s.url.endswith("/")
+    for page in (duo.a, duo.b, s):
+        assert page.errors == []  # type: ignore[attr-defined]
