@@ -80,6 +80,8 @@ class Hub:
             new_patterns = [p for p in dict.fromkeys(sub.patterns) if p not in self._patterns]
             waits = [("subscribe", c) for c in new_channels]
             waits += [("psubscribe", p) for p in new_patterns]
+            # names another subscriber is still waiting on: wait for their confirmation too
+            waits += [w for w in _names(sub) if w in self._confirm and w not in waits]
             loop = asyncio.get_running_loop()
             futures = [loop.create_future() for _ in waits]
             for wait, future in zip(waits, futures, strict=True):
@@ -237,6 +239,10 @@ def _drop(
             del index[name]
             gone.append(name)
     return gone
+
+
+def _names(sub: RedisSubscription) -> list[tuple[str, str]]:
+    return [("subscribe", c) for c in sub.channels] + [("psubscribe", p) for p in sub.patterns]
 
 
 def _text(value: bytes | str) -> str:

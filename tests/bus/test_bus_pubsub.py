@@ -83,3 +83,20 @@ async def test_published_bytes_are_a_copy(backend: Backend) -> None:
         buffer[:] = b"XXXXX"
         message = await sub.get(timeout=2)
     assert message is not None and message.data == b"state"
+
+
+async def test_concurrent_subscribers_are_live_when_entered(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    first, second = bus.subscribe("hot"), bus.subscribe("hot")
+    opening = asyncio.create_task(first.open())
+    await asyncio.sleep(0)  # the first one is subscribing: the second joins its channel
+    await second.open()
+    try:
+        await peer.publish("hot", b"now")  # right away: the entered subscription gets it
+        assert await second.get(timeout=2) == Message("hot", b"now")
+        await opening
+        assert await first.get(timeout=2) == Message("hot", b"now")
+    finally:
+        await first.close()
+        await second.close()
+    assert await peer.publish("hot", b"after") == 0
