@@ -79,7 +79,7 @@ class Arena:
         self.lives = lives
         self.eyes_target = (self.maze.door[0], self.maze.door[1] - 1)
         self.frame = 0
-        self.phase = READY
+        self.phase = READY  # set again by _reset_actors()
         self.timer = ready_frames
         self.over = False
         self.winner: int | None = None
@@ -195,8 +195,8 @@ class Arena:
             for p in self.players_list:
                 if p.state == ALIVE:
                     rules.move_player(self, p, sp.pac_fright if p.power else sp.pac)
-            if self.phase != PLAYING:
-                return
+                    if self.phase != PLAYING:
+                        return  # the last pellet: the level is over for everyone
             for g in ghosts:
                 st = g.state
                 if st == G_OUT:
@@ -370,7 +370,7 @@ class Arena:
             self.emit(EventKind.FRUIT_EXPIRED, None, None, self.fruit, 0)
         self.fruit = int(Fruit.NONE)
         self.fruit_left = 0
-        self.phase = READY
+        self.phase = READY if self.ready_frames > 0 else PLAYING
         self.timer = self.ready_frames
         taken: list[tuple[int, int]] = []
         for p in self.players_list:

@@ -79,7 +79,14 @@ def choose_exit(arena: Arena, g: Ghost, n: int, d: int) -> int:
     if g.state == G_OUT and maze.no_up[n] and walk[nbr[base + d]]:
         return d  # no-up tile: a scatter/chase ghost carries straight on
     tx, ty = target(arena, g, nx, n >> 5)
-    best = rev
+    return best_exit(walk, nbr, n, d, tx, ty)
+
+
+def best_exit(walk: bytes, nbr: tuple[int, ...], n: int, d: int, tx: int, ty: int) -> int:
+    """The exit from tile `n` (entered moving `d`) nearest to (tx, ty); never back, never a wall."""
+    rev = d ^ 2
+    base = 4 * n
+    best = rev  # a dead end: the only way out is back
     best_d = 1 << 30
     for e in EXIT_ORDER:
         if e == rev:
@@ -90,7 +97,7 @@ def choose_exit(arena: Arena, g: Ghost, n: int, d: int) -> int:
         ex = (m & 31) - 2 - tx
         ey = (m >> 5) - ty
         dist = ex * ex + ey * ey
-        if dist < best_d:
+        if dist < best_d:  # strictly nearer: ties keep the earlier of up, left, down, right
             best_d = dist
             best = e
     return best
