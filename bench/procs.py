@@ -60,6 +60,7 @@ def server_env(port: int, extra: Mapping[str, str] | None = None) -> dict[str, s
             "LOG_LEVEL": "WARNING",
             "SERVE_STATIC": "0",
             "COUNTDOWN_S": "0",
+            "DRAIN_TIMEOUT_S": "0",  # stop at once between steps
             "PYTHONUNBUFFERED": "1",
         }
     )

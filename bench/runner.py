@@ -29,18 +29,19 @@ class Preset:
     storm_window_s: float  # measured from the first storm connection
     idle: int
     core_frames: int
+    settle_s: float  # quiet time around the idle-memory readings
     give_up_after: int = 2  # consecutive failed steps before a target stops climbing
 
 
 PRESETS = {
     "quick": Preset(
-        steps=(8,), rate=200, warmup_s=1.0, window_s=1.5, storm=16, storm_observers=8,
-        storm_window_s=1.5, idle=32, core_frames=300,
+        steps=(8,), rate=400, warmup_s=0.6, window_s=1.0, storm=16, storm_observers=8,
+        storm_window_s=1.0, idle=32, core_frames=300, settle_s=0.4,
     ),
     "full": Preset(
         steps=(64, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000),
         rate=800, warmup_s=4.0, window_s=10.0, storm=500, storm_observers=64,
-        storm_window_s=3.0, idle=1000, core_frames=6000,
+        storm_window_s=3.0, idle=1000, core_frames=6000, settle_s=2.0,
     ),
 }  # fmt: skip
 
@@ -82,13 +83,17 @@ def measure_players(
         )  # fmt: skip
         bots = procs.start_bots(options)
         time.sleep(max(0.0, measure_at - time.time()))
-        if target == "ceiling":
-            procs.fetch_json(f"http://127.0.0.1:{port}/stats")  # reset its lateness record
+        connections = 0
+        if target == "ceiling":  # this read also resets the ceiling's lateness record
+            connections = procs.fetch_json(f"http://127.0.0.1:{port}/stats")["connections"]
         cpu0 = procs.cpu_times(proc)
         time.sleep(p.window_s)
         cpu = procs.cpu_times(proc) - cpu0
         rss = proc.memory_info().rss
-        internal = procs.fetch_json(f"http://127.0.0.1:{port}/stats") if target == "ceiling" else {}
+        internal = {}
+        if target == "ceiling":
+            internal = procs.fetch_json(f"http://127.0.0.1:{port}/stats")
+            internal["connections"] = connections  # as the window began; bots are leaving now
         (result,) = procs.collect([bots], timeout_s=60 + p.window_s)
     result.update(
         target=target,
@@ -179,16 +184,16 @@ def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     port = procs.free_port()
     argv, env = _argv_env(target, port, 64, m)
     with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log") as proc:
-        time.sleep(1.0)
+        time.sleep(p.settle_s)
         rss0 = proc.memory_info().rss
         start_at = time.time() + 0.2
-        measure_at = start_at + p.idle / p.rate + 2.0
+        measure_at = start_at + p.idle / p.rate + p.settle_s
         options = FleetOptions(
             port=port, count=p.idle, rate=p.rate, behaviour="idle", start_at=start_at,
             measure_at=measure_at, window_s=1.0, cpu=m.bot_cpu, seed=21, progress=False,
         )  # fmt: skip
         bots = procs.start_bots(options)
-        time.sleep(max(0.0, measure_at - time.time()) + 0.5)
+        time.sleep(max(0.0, measure_at - time.time()) + p.settle_s / 2)
         rss1 = proc.memory_info().rss
         (result,) = procs.collect([bots], timeout_s=60)
     return {
