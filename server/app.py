@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -149,7 +150,9 @@ async def run(config: Config) -> None:
     """Serve until SIGTERM or SIGINT, then drain and return."""
     app = App(config)
     await app.start()
-    print(f"Pac-Arena is running at {config.url}", flush=True)
+    if not config.log_json or sys.stdout.isatty():
+        # Only for people: a collected stdout (container, CloudWatch) must stay one JSON per line.
+        print(f"Pac-Arena is running at {config.url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
