@@ -404,12 +404,23 @@ def encode_keyframe(seq: int, view: ArenaView, n_pellets: int, events: Sequence[
     return bytes(out)
 
 
+SCORE_EVERY = 8  # a changed score waits at most SCORE_EVERY - 1 frames (350 ms); lives never wait
+
+
 def encode_delta(
-    seq: int, view: ArenaView, prev: ArenaView, events: Sequence[Event]
+    seq: int,
+    view: ArenaView,
+    prev: ArenaView,
+    events: Sequence[Event],
+    sent: dict[int, tuple[int, int]] | None = None,
 ) -> bytes | None:
     """A frame relative to `prev` (the frame `seq - 1`), or None if only a keyframe can say it.
 
     Pellets coming back (a new level) and more than 255 pellets eaten at once need a keyframe.
+    `sent` holds each player's (score, lives) as last sent and is updated. Score records are
+    absolute, so to save bytes a player whose only change is its score is sent on its turn
+    (every SCORE_EVERY frames, staggered by id); a lives change goes out at once. Without
+    `sent`, every change relative to `prev` is sent.
     """
     if view.pellets & ~prev.pellets:
         return None
@@ -425,8 +436,20 @@ def encode_delta(
     out.append(len(eaten))
     for index in eaten:
         out += _U16.pack(index)
-    before = {p.id: (p.score, p.lives) for p in prev.players}
-    changed = [p for p in view.players if before.get(p.id) != (p.score, p.lives)]
+    if sent is None:
+        before = {p.id: (p.score, p.lives) for p in prev.players}
+        changed = [p for p in view.players if before.get(p.id) != (p.score, p.lives)]
+    else:
+        for gone_id in set(sent) - {p.id for p in view.players}:
+            del sent[gone_id]
+        changed = []
+        for p in view.players:
+            last = sent.get(p.id)
+            if last == (p.score, p.lives):
+                continue
+            if last is None or last[1] != p.lives or (seq + p.id) % SCORE_EVERY == 0:
+                changed.append(p)
+                sent[p.id] = (p.score, p.lives)
     out.append(len(changed))
     for p in changed:
         out += _DELTA_SCORE.pack(p.id, p.score & 0xFFFFFFFF, _u8(p.lives, 0))
@@ -439,17 +462,27 @@ class StateEncoder:
     """Numbers a room's frames and remembers the last view so deltas can be built.
 
     Call `next()` once per send tick with the view and the events since the previous call.
+    If the caller sends the keyframe to everyone, it must call `synced()` so held-back score
+    changes are not counted as sent when they were.
     """
 
     n_pellets: int
     seq: int = 0
     prev: ArenaView | None = None
+    sent: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def next(self, view: ArenaView, events: Sequence[Event]) -> EncodedFrame:
         self.seq = (self.seq + 1) & 0xFFFF
-        delta = None if self.prev is None else encode_delta(self.seq, view, self.prev, events)
+        delta = None
+        if self.prev is not None:
+            delta = encode_delta(self.seq, view, self.prev, events, self.sent)
         self.prev = view
         return EncodedFrame(self.seq, view, tuple(events), self.n_pellets, delta)
+
+    def synced(self) -> None:
+        """Everyone just got a keyframe of the last view: nothing is owed any more."""
+        if self.prev is not None:
+            self.sent = {p.id: (p.score, p.lives) for p in self.prev.players}
 
 
 @dataclass

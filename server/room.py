@@ -408,6 +408,8 @@ class Room:
         self._events = []
         self._sends += 1
         everyone_keyframe = frame.delta is None or self._sends % self._keyframe_every == 0
+        if everyone_keyframe:
+            self.encoder.synced()
         delta = None if everyone_keyframe else protocol.ws_binary_frame(frame.delta or b"")
         key: bytes | None = None
         for peer in self.peers():

@@ -79,6 +79,7 @@ def test_eight_player_delta_fits_the_budget() -> None:
     # The doc's figure: header 14 + 8 players x 4 + ghosts 1+12 + 1 eaten (1+2) + 1 score (1+6)
     # + no events (1) = 70; with nothing eaten and no score change it is 62.
     assert len(delta) == 14 + 32 + 13 + 3 + 7 + 1
+    assert protocol.decode_state(delta).scores == {0: (10, 3)}
     quiet = protocol.encode_delta(
         3, make_view(106, pellets=view.pellets, scores=[10] + [0] * 7), view, []
     )
@@ -116,14 +117,16 @@ def test_deltas_applied_to_a_keyframe_equal_the_next_keyframe() -> None:
     first = encoder.next(make_view(0, pellets=pellets, scores=scores, rng=rng), [])
     assert first.delta is None  # nothing to be relative to yet
     state = protocol.decode_state(first.keyframe())
+    encoder.synced()
     assert state.pellets is not None
     bitmap, known = state.pellets, dict(state.scores)
-    for frame in range(1, 60):
-        for _ in range(rng.randrange(4)):
-            i = rng.randrange(N_PELLETS)
-            if pellets >> i & 1:
-                pellets &= ~(1 << i)
-                scores[i % 8] += 10
+    for frame in range(1, 90):
+        if frame < 60:  # eat for a while, then stand still so held-back scores drain
+            for _ in range(rng.randrange(4)):
+                i = rng.randrange(N_PELLETS)
+                if pellets >> i & 1:
+                    pellets &= ~(1 << i)
+                    scores[i % 8] += 10
         out = encoder.next(make_view(frame, pellets=pellets, scores=scores, rng=rng), [])
         assert out.delta is not None
         delta = protocol.decode_state(out.delta)
@@ -132,8 +135,36 @@ def test_deltas_applied_to_a_keyframe_equal_the_next_keyframe() -> None:
             bitmap &= ~(1 << index)
         known.update(delta.scores)
         key = protocol.decode_state(out.keyframe())
-        assert key.pellets == bitmap
-        assert key.scores == known
+        assert key.pellets == bitmap  # pellets are never held back
+        for pid, (score, lives) in key.scores.items():
+            assert known[pid][1] == lives  # nor are lives
+            assert known[pid][0] <= score
+    assert known == key.scores  # held-back scores arrive within SCORE_EVERY frames
+
+
+def test_score_updates_are_spread_but_lives_go_out_at_once() -> None:
+    encoder = protocol.StateEncoder(N_PELLETS)
+    encoder.next(make_view(0, scores=[0] * 8), [])
+    encoder.synced()
+    counts = []
+    for frame in range(1, 9):
+        out = encoder.next(make_view(frame, scores=[frame * 10] * 8), [])
+        assert out.delta is not None
+        counts.append(len(protocol.decode_state(out.delta).scores))
+    assert counts == [1] * 8  # 8 players changing every frame cost 1 record a frame, not 8
+    view = make_view(9, scores=[80] * 8)
+    lost = ArenaView(
+        **{
+            **{f: getattr(view, f) for f in view.__slots__},
+            "players": tuple(
+                PlayerView(p.id, p.x, p.y, p.direction, p.state, False, False, p.score, 2)
+                for p in view.players
+            ),
+        }
+    )
+    out = encoder.next(lost, [])
+    assert out.delta is not None
+    assert len(protocol.decode_state(out.delta).scores) == 8
 
 
 def test_refilled_pellets_force_a_keyframe() -> None:

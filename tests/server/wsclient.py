@@ -24,6 +24,7 @@ class Client:
         self.frames: list[protocol.DecodedFrame] = []
         self.binary_bytes = 0
         self.binary_count = 0
+        self.raw_sizes: list[int] = []  # payload size of every frame received, text or binary
         self.pellets: int | None = None
         self.scores: dict[int, tuple[int, int]] = {}
         self.last_seq: int | None = None
@@ -40,6 +41,7 @@ class Client:
     async def _read(self) -> None:
         try:
             async for data in self.ws:
+                self.raw_sizes.append(len(data if isinstance(data, bytes) else data.encode()))
                 if isinstance(data, bytes):
                     self._apply(data)
                 else:
