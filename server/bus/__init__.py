@@ -11,6 +11,7 @@ from server.bus.base import (
     Pending,
     Subscription,
 )
+from server.bus.keeper import LeaseKeeper
 from server.bus.memory import MemoryBus
 from server.config import Config
 
@@ -19,6 +20,7 @@ __all__ = [
     "BusUnavailable",
     "Entry",
     "Lease",
+    "LeaseKeeper",
     "MemoryBus",
     "Message",
     "Pending",
