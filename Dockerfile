@@ -3,7 +3,7 @@
 # Settings come from the environment (see server/config.py); no secrets are baked in.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# ---- build: wheels for the project and its dependencies ----
+# ---- build: wheels for the project and its dependencies, installed into a venv ----
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -16,13 +16,16 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
 COPY server/ server/
 # The wheel's long description is not needed in the image, so README.md stays out of the context.
 RUN touch README.md \
-    && pip wheel --no-deps --wheel-dir /wheels .
+    && pip wheel --no-deps --wheel-dir /wheels . \
+    && python -m venv --without-pip /opt/venv \
+    && pip --python /opt/venv/bin/python install --no-cache-dir --no-index \
+       --find-links=/wheels /wheels/*.whl
 
-# ---- runtime: nothing but Python, the installed wheels and the client files ----
+# ---- runtime: nothing but Python, the installed packages and the client files ----
 FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8080 \
     STATIC_DIR=/app/web \
@@ -30,9 +33,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --home-dir /app \
        --shell /usr/sbin/nologin app
-# Bind-mount the wheels instead of copying them, so they never become a layer of their own.
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl
+# Only the installed venv crosses over: no wheels, pip caches or build tools in the image.
+COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY web/ /app/web/
 COPY deploy/container/healthcheck.py /app/healthcheck.py
