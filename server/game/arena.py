@@ -193,8 +193,15 @@ class Arena:
             if self.phase != PLAYING:
                 return
             for p in self.players_list:
-                if p.state == ALIVE:
-                    rules.move_player(self, p, sp.pac_fright if p.power else sp.pac)
+                if p.state != ALIVE:
+                    continue
+                if p.pause:
+                    p.pause -= 1  # eating pause: the speed pattern does not advance either
+                    continue
+                ph = p.ph
+                p.ph = (ph + 1) & 31
+                if ((sp.pac_fright if p.power else sp.pac) >> (31 - ph)) & 1:
+                    rules.step_player(self, p)
                     if self.phase != PLAYING:
                         return  # the last pellet: the level is over for everyone
             for g in ghosts:

@@ -33,8 +33,12 @@ def move_player(arena: Arena, p: Player, pattern: int) -> None:
         return
     ph = p.ph
     p.ph = (ph + 1) & 31
-    if not (pattern >> (31 - ph)) & 1:
-        return
+    if (pattern >> (31 - ph)) & 1:
+        step_player(arena, p)
+
+
+def step_player(arena: Arena, p: Player) -> None:
+    """Pac-Man `p` moves one pixel this sub-tick (his speed pattern said so)."""
     maze = arena.maze
     walk = maze.walk
     nbr = maze.nbr
@@ -130,25 +134,30 @@ def start_fright(arena: Arena, p: Player) -> None:
 def collide(arena: Arena) -> None:
     """Same-tile checks before a movement sub-tick: ghosts against Pac-Men, then rivals."""
     ghosts = arena.ghosts
-    players = arena.players_list
+    tiles = []  # tiles of the ghosts that can touch a Pac-Man, in the ROM's check order
+    ids = []
+    for gid in COLLIDE_ORDER:
+        g = ghosts[gid]
+        if g.state == G_OUT or g.state == G_LEAVE:
+            tiles.append((g.y >> 3) * 32 + ((g.x + 16) >> 3))
+            ids.append(gid)
     any_power = False
-    for p in players:
+    for p in arena.players_list:
         if p.state != ALIVE or p.protect:
             continue
         if p.power:
             any_power = True
         t = (p.y >> 3) * 32 + ((p.x + 16) >> 3)
-        for gid in COLLIDE_ORDER:
-            g = ghosts[gid]
-            if g.state != G_OUT and g.state != G_LEAVE:
-                continue
-            if (g.y >> 3) * 32 + ((g.x + 16) >> 3) != t:
-                continue
-            if g.fright:
+        if t in tiles:
+            gid = ids[tiles.index(t)]  # one ghost per check, as the ROM
+            if ghosts[gid].fright:
                 eat_ghost(arena, p, gid)
             else:
                 arena.catch(p, gid)
-            break  # one ghost per check, as the ROM
+            tiles = [
+                (g.y >> 3) * 32 + ((g.x + 16) >> 3) if g.state in (G_OUT, G_LEAVE) else -1
+                for g in (ghosts[k] for k in ids)
+            ]
     if any_power and arena.multi:
         collide_rivals(arena)
 
