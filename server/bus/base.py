@@ -109,6 +109,11 @@ class Bus(ABC):
     """What processes share. Values are bytes in and bytes out; TTLs are in seconds."""
 
     # Lifecycle
+    @property
+    def available(self) -> bool:
+        """False while the backend is known to be unreachable (for health checks and metrics)."""
+        return True
+
     @abstractmethod
     async def close(self) -> None:
         """Release connections and background tasks."""
@@ -120,7 +125,11 @@ class Bus(ABC):
     # Pub/sub
     @abstractmethod
     async def publish(self, channel: str, data: bytes) -> int:
-        """Send to every current subscriber of `channel`; returns how many (this process's view)."""
+        """Send to every current subscriber of `channel`.
+
+        Returns how many received it: subscriptions in memory, processes in Redis (each process
+        shares one pub/sub connection); 0 means nobody was listening.
+        """
 
     @abstractmethod
     def subscribe(self, *channels: str, patterns: tuple[str, ...] = ()) -> Subscription:

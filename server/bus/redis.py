@@ -81,6 +81,10 @@ class RedisBus(Bus):
         return result
 
     # Lifecycle
+    @property
+    def available(self) -> bool:
+        return self.health.up
+
     async def close(self) -> None:
         await self._hub.close()
         await self._client.aclose()

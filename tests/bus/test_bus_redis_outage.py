@@ -134,3 +134,39 @@ async def test_leases_and_streams_work_after_restart(own_redis: RedisServer) -> 
         assert len(await bus.xreadgroup("s", "g", "c")) == 1
     finally:
         await bus.close()
+
+
+async def test_subscriptions_do_not_leak_connections_or_channels(redis_url: str) -> None:
+    bus = RedisBus.from_url(redis_url)
+    probe = RedisBus.from_url(redis_url)
+    try:
+        async with bus.subscribe("warm"):
+            pass
+        clients_before = len(await probe._client.client_list())
+        for i in range(200):
+            async with bus.subscribe(f"room:{i}", patterns=(f"p:{i}:*",)) as sub:
+                await probe.publish(f"room:{i}", b"x")
+                assert await sub.get(timeout=2) == Message(f"room:{i}", b"x")
+        assert await probe._client.pubsub_numpat() == 0
+        assert await probe._client.pubsub_channels() == []
+        assert len(await probe._client.client_list()) <= clients_before + 1
+        assert bus.available
+    finally:
+        await bus.close()
+        await probe.close()
+
+
+async def test_available_follows_the_outage(own_redis: RedisServer) -> None:
+    bus = RedisBus.from_url(own_redis.url)
+    try:
+        await bus.ping()
+        assert bus.available
+        own_redis.stop(kill=True)
+        with pytest.raises(BusUnavailable):
+            await bus.ping()
+        assert not bus.available
+        own_redis.start()
+        await bus.ping()
+        assert bus.available
+    finally:
+        await bus.close()
