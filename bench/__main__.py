@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         results["idle_memory"] = {t: runner.idle_memory(t, preset, machine) for t in args.targets}
     if 7 in wanted:
         runner.say("[fig 7] game core")
-        results["core"] = runner.core_fps(preset)
+        results["core"] = runner.core_fps(preset, machine)
     results["duration_s"] = round(time.monotonic() - begin, 1)
     rows = report.figures(results)
     results["table"] = [list(r) for r in rows]

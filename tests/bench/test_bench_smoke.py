@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_run_measures_server_and_ceiling(tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "bench", "--quick", "--figures", "1,2,3,4,5"]
+    argv = [sys.executable, "-m", "bench", "--quick", "--figures", "1,2,3,4,5,7"]
     done = subprocess.run(
         [*argv, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=100
     )
@@ -44,4 +44,7 @@ def test_quick_run_measures_server_and_ceiling(tmp_path: Path) -> None:
         memory = results["idle_memory"][target]
         assert memory["clients"] == 32 and memory["errors"] == 0, memory
         assert memory["rss_after_mb"] >= memory["rss_before_mb"] > 0
-    assert [row[0][0] for row in results["table"]] == ["1", "2", "3", "4", "5"]
+    figures = [row[0][0] for row in results["table"]]
+    assert figures[0] == "1" and figures[-5:] == ["2", "3", "4", "5", "7"], figures
+    core = results["core"]
+    assert "error" not in core and core["frames_per_s"] > 0, core
