@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -151,8 +152,10 @@ async def run(config: Config) -> None:
     app = App(config)
     await app.start()
     if not config.log_json or sys.stdout.isatty():
-        # Only for people: a collected stdout (container, CloudWatch) must stay one JSON per line.
         print(f"Pac-Arena is running at {config.url}", flush=True)
+    else:
+        # A collected stdout (container, CloudWatch) stays one JSON object per line.
+        print(json.dumps({"msg": "Pac-Arena is running", "url": config.url}), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

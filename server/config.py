@@ -58,6 +58,7 @@ class Config:
     send_hz: int = 20
     keyframe_interval_s: float = 2.0
     countdown_s: float = 3.0
+    game_over_hold_s: float = 5.0  # final scores stay up this long, then the room waits again
 
     # Rooms and seats
     max_players_per_room: int = 8
@@ -115,6 +116,7 @@ class Config:
             send_hz=_int(env, "SEND_HZ", 20, 1, 60),
             keyframe_interval_s=_float(env, "KEYFRAME_INTERVAL_S", 2.0, 0.1, 60.0),
             countdown_s=_float(env, "COUNTDOWN_S", 3.0, 0.0, 30.0),
+            game_over_hold_s=_float(env, "GAME_OVER_HOLD_S", 5.0, 0.0, 300.0),
             max_players_per_room=_int(env, "MAX_PLAYERS_PER_ROOM", 8, 1, 8),
             max_rooms=_int(env, "MAX_ROOMS", 500, 1, 100_000),
             reconnect_grace_s=_float(env, "RECONNECT_GRACE_S", 30.0, 0.0, 3600.0),

@@ -25,7 +25,6 @@ from server.names import unique_name
 log = logging.getLogger("server.room")
 
 WAITING, COUNTDOWN, PLAYING, OVER = "waiting", "countdown", "playing", "over"
-OVER_HOLD_S = 5.0  # how long the final scores stay up before the room waits again
 
 
 class Peer(Protocol):
@@ -342,7 +341,7 @@ class Room:
             self._system("game over")
         self._set_state(OVER)
         self._broadcast(protocol.game_over(winner, scores))
-        self._over_until = self.now + OVER_HOLD_S
+        self._over_until = self.now + self.config.game_over_hold_s
         log.info("game over", extra={"room": self.code, "winner": winner})
 
     def _maybe_countdown(self) -> None:
