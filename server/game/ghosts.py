@@ -54,7 +54,7 @@ def target(arena: Arena, g: Ghost, nx: int, ny: int) -> tuple[int, int]:
         vy = py + 2 * DY[pd]
         b = arena.ghosts[BLINKY].tile  # the ROM reads Blinky's planned tile, not his occupied one
         return 2 * vx - ((b & 31) - 2), 2 * vy - (b >> 5)
-    if (nx - px) * (nx - px) + (ny - py) * (ny - py) >= 64:
+    if (nx - px) * (nx - px) + (ny - py) * (ny - py) >= 64:  # 8 tiles or more (ROM), not "> 8"
         return px, py
     return SCATTER_TARGETS[CLYDE]
 
@@ -74,7 +74,7 @@ def choose_exit(arena: Arena, g: Ghost, n: int, d: int) -> int:
         for _ in range(4):
             if e != rev and walk[nbr[base + e]]:
                 return e
-            e = (e + 1) & 3  # clockwise retry
+            e = (e + 1) & 3  # clockwise retry, as the ROM (SLB goes the other way)
         return rev
     if g.state == G_OUT and maze.no_up[n] and walk[nbr[base + d]]:
         return d  # no-up tile: a scatter/chase ghost carries straight on
@@ -119,7 +119,7 @@ def move_in_maze(arena: Arena, g: Ghost) -> None:
         g.dir = 1
         return
     if (x & 7) != 3 or (y & 7) != 4:
-        return
+        return  # decisions at the tile centre pixel, as the ROM (not "on entering a tile")
     i = (y >> 3) * 32 + ((x + 16) >> 3)
     if g.reverse:
         g.reverse = False

@@ -147,7 +147,7 @@ def _build(
             i = tile_index(x, y)
             if ch in WALKABLE:
                 walk[i] = 1
-            if ch == "T":
+            if ch == "T":  # classic: x 0-4 and 23-27, the ROM's zone, not the remakes' 6 tiles
                 slow[i] = 1
             if ch in PELLETS:
                 if ch == "o":

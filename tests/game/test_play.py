@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from server.game import Arena, Direction, EventKind, Mode
-from server.game.maze import Maze
+from server.game.maze import Maze, load_maze
 from server.game.model import G_ENTER, G_EYES, G_LEAVE
 
 
@@ -31,8 +31,10 @@ def _toward_nearest_pellet(maze: Maze, pellets: int, start: int) -> int | None:
     return None
 
 
-def _play(mode: Mode, players: int, frames: int, seed: int) -> tuple[Arena, list[EventKind]]:
-    a = Arena(mode=mode, seed=seed, lives=1000, ready_frames=10)
+def _play(
+    mode: Mode, players: int, frames: int, seed: int, maze: Maze | None = None
+) -> tuple[Arena, list[EventKind]]:
+    a = Arena(mode=mode, seed=seed, lives=1000, ready_frames=10, maze=maze)
     for pid in range(players):
         a.add_player(pid)
     kinds: list[EventKind] = []
@@ -67,3 +69,9 @@ def test_arena_bots_share_the_maze() -> None:
     scores = [p.score for p in a.players_list]
     assert all(s > 0 for s in scores)
     assert EventKind.GHOST_EATEN in kinds or EventKind.PLAYER_CAUGHT in kinds
+
+
+def test_the_second_maze_plays_too() -> None:
+    a, kinds = _play(Mode.ARENA, 3, 4_000, seed=2, maze=load_maze("open"))
+    assert a.maze.name == "open"
+    assert kinds.count(EventKind.LEVEL_CLEARED) >= 1
