@@ -126,7 +126,8 @@ export class Renderer {
     this.drawPellets(scene);
     if (v) {
       if (v.fruit) drawFruit(ctx, v.fruit, 112, 164);
-      for (const g of v.ghosts) this.drawGhost(g, scene.now);
+      // Classic death: the arcade clears the ghosts while Pac-Man shrivels.
+      if (v.phase !== Phase.DYING) for (const g of v.ghosts) this.drawGhost(g, scene.now);
       for (const p of v.players) this.drawPlayer(p, scene);
     }
     for (const pop of scene.popups) this.text(pop.text, pop.x + ACTOR_DX, pop.y, "#00ffff", 6);
@@ -253,6 +254,11 @@ export class Renderer {
     ctx.font = `bold ${size}px ${FONT}`;
     ctx.textAlign = align;
     ctx.textBaseline = "middle";
+    // A dark rim keeps labels readable over walls and sprites.
+    ctx.strokeStyle = "rgba(0,0,0,0.85)";
+    ctx.lineWidth = Math.max(1, size / 4);
+    ctx.lineJoin = "round";
+    ctx.strokeText(str, x, y);
     ctx.fillStyle = color;
     ctx.fillText(str, x, y);
   }

@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    WebSocket,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -124,6 +131,15 @@ def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.errors = errors  # type: ignore[attr-defined]
+        # Every websocket frame the page sends or receives, with the time it was seen.
+        wire: list[tuple[str, float, str | bytes]] = []
+        page.wire = wire  # type: ignore[attr-defined]
+
+        def watch(ws: WebSocket) -> None:
+            ws.on("framesent", lambda data: wire.append(("sent", time.monotonic(), data)))
+            ws.on("framereceived", lambda data: wire.append(("recv", time.monotonic(), data)))
+
+        page.on("websocket", watch)
         page.goto(server_url + path)
         return page
 

@@ -88,13 +88,22 @@ def moved(duo: Duo, direction: int, sign: int, timeout_s: float = 4.0) -> tuple[
     raise AssertionError(f"Alice did not move {direction}: start {start_a}, now {seen}")
 
 
+def intents(page: Page) -> list[bytes]:
+    """The binary direction intents the page has sent so far."""
+    return [d for kind, _, d in page.wire if kind == "sent" and isinstance(d, bytes)]  # type: ignore[attr-defined]
+
+
 def test_keys_in_one_page_move_its_pac_man_in_both(duo: Duo) -> None:
     duo.a.focus("#screen")
-    duo.a.keyboard.press("ArrowRight")
+    sent_before = len(intents(duo.a))
+    for _ in range(4):  # held or repeated: the direction is sent once, when it changes
+        duo.a.keyboard.press("ArrowRight")
+    assert intents(duo.a)[sent_before:] == [bytes([0x10, RIGHT])]
     xa, xb = moved(duo, RIGHT, +1)
     assert abs(xa - xb) <= 16  # the two pages are at most a few frames apart
     duo.a.keyboard.press("KeyA")  # WASD works too
     moved(duo, LEFT, -1)
+    assert intents(duo.a)[sent_before:] == [bytes([0x10, RIGHT]), bytes([0x10, LEFT])]
     bob = me_in(duo.b, duo.b_id)
     assert bob is not None
 
@@ -179,3 +188,20 @@ def test_spectator_watches_but_cannot_take_a_seat(duo: Duo, new_page: NewPage) -
     assert s.url.endswith("/")
     for page in (duo.a, duo.b, s):
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_state_traffic_stays_within_the_per_player_budget(duo: Duo) -> None:
+    """Steady state, measured at the browser: binary frames at ~20 Hz, well under 1,500 B/s."""
+    duo.b.wait_for_timeout(200)  # let events already queued be dispatched first
+    start = time.monotonic()
+    duo.b.wait_for_timeout(2000)  # (not time.sleep: the sync API dispatches events meanwhile)
+    end = time.monotonic()
+    frames = [
+        d
+        for kind, t, d in duo.b.wire  # type: ignore[attr-defined]
+        if kind == "recv" and isinstance(d, bytes) and start <= t < end
+    ]
+    per_second = sum(len(d) + 2 for d in frames) / (end - start)  # +2: websocket frame header
+    assert 30 <= len(frames) <= 50, len(frames)  # ~20 Hz send rate
+    assert per_second < 1500, per_second
+    print(f"state traffic: {len(frames) / (end - start):.1f} frames/s, {per_second:.0f} B/s")
