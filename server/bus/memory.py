@@ -7,7 +7,6 @@ import fnmatch
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from server.bus.base import (
@@ -18,28 +17,15 @@ from server.bus.base import (
     Pending,
     Subscription,
     as_bytes,
-    stream_id_key,
 )
 from server.bus.leases import epoch_key, format_lease, parse_lease
+from server.bus.memory_streams import MemoryStream
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 QUEUE_LIMIT = 10_000  # per subscription; beyond it the oldest message is dropped
 T = TypeVar("T")
-
-
-@dataclass
-class _Group:
-    last_id: str
-    pending: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # consumer, t, n
-
-
-@dataclass
-class _Stream:
-    entries: list[Entry] = field(default_factory=list)
-    last_id: tuple[int, int] = (0, 0)
-    groups: dict[str, _Group] = field(default_factory=dict)
 
 
 class MemorySubscription(Subscription):
@@ -299,19 +285,14 @@ class MemoryBus(Bus):
         return _slice(list(self._typed(key, list) or []), start, stop)
 
     # Streams
-    def _stream(self, key: str, create: bool = False) -> _Stream | None:
-        return self._typed(key, _Stream, _Stream if create else None)
+    def _stream(self, key: str, create: bool = False) -> MemoryStream | None:
+        return self._typed(key, MemoryStream, MemoryStream if create else None)
 
     async def xadd(self, stream: str, fields: Mapping[str, bytes], maxlen: int) -> str:
         values = {name: as_bytes(value) for name, value in fields.items()}
         state = self._stream(stream, create=True)
         assert state is not None
-        ms = int(self._clock() * 1000)
-        last_ms, last_seq = state.last_id
-        state.last_id = (ms, 1 if ms == 0 else 0) if ms > last_ms else (last_ms, last_seq + 1)
-        entry_id = f"{state.last_id[0]}-{state.last_id[1]}"
-        state.entries.append(Entry(entry_id, values))
-        del state.entries[: max(0, len(state.entries) - maxlen)]
+        entry_id = state.append(values, int(self._clock() * 1000), maxlen)
         for waiter in self._stream_waiters.pop(stream, []):
             if not waiter.done():
                 waiter.set_result(None)
@@ -319,11 +300,7 @@ class MemoryBus(Bus):
 
     async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
         state = self._stream(stream)
-        if state is None:
-            return []
-        floor = stream_id_key(after)
-        found = [e for e in state.entries if stream_id_key(e.id) > floor][:count]
-        return [Entry(e.id, dict(e.fields)) for e in found]
+        return [] if state is None else state.after(after, count)
 
     async def xlen(self, stream: str) -> int:
         state = self._stream(stream)
@@ -332,17 +309,14 @@ class MemoryBus(Bus):
     async def xgroup_create(self, stream: str, group: str, start: str = "0") -> bool:
         state = self._stream(stream, create=True)
         assert state is not None
-        if group in state.groups:
-            return False
-        last = f"{state.last_id[0]}-{state.last_id[1]}" if start == "$" else start
-        state.groups[group] = _Group(last)
-        return True
+        return state.create_group(group, start)
 
-    def _group(self, stream: str, group: str) -> tuple[_Stream, _Group]:
+    def _state(self, stream: str, group: str) -> MemoryStream:
         state = self._stream(stream)
-        if state is None or group not in state.groups:
-            raise LookupError(f"no consumer group {group!r} on stream {stream!r}")
-        return state, state.groups[group]
+        if state is None:
+            raise LookupError(f"NOGROUP no stream {stream!r}")
+        state.group(group, stream)
+        return state
 
     async def xreadgroup(
         self,
@@ -354,11 +328,11 @@ class MemoryBus(Bus):
         *,
         pending: bool = False,
     ) -> list[Entry]:
-        state, grp = self._group(stream, group)
+        state = self._state(stream, group)
+        grp = state.group(group, stream)
         if pending:
-            mine = {i for i, (owner, _, _) in grp.pending.items() if owner == consumer}
-            return [Entry(e.id, dict(e.fields)) for e in state.entries if e.id in mine][:count]
-        found = await self.xrange(stream, grp.last_id, count)
+            return state.deliver_pending(grp, consumer, count, self._clock())
+        found = state.deliver_new(grp, consumer, count, self._clock())
         if not found and block:
             waiter = asyncio.get_running_loop().create_future()
             self._stream_waiters.setdefault(stream, []).append(waiter)
@@ -366,40 +340,22 @@ class MemoryBus(Bus):
                 await asyncio.wait_for(waiter, block)
             except TimeoutError:
                 return []
-            found = await self.xrange(stream, grp.last_id, count)
-        now = self._clock()
-        for entry in found:
-            grp.pending[entry.id] = (consumer, now, 1)
-            grp.last_id = entry.id
+            found = state.deliver_new(grp, consumer, count, self._clock())
         return found
 
     async def xack(self, stream: str, group: str, *ids: str) -> int:
-        _, grp = self._group(stream, group)
-        return sum(1 for i in ids if grp.pending.pop(i, None) is not None)
+        return MemoryStream.ack(self._state(stream, group).group(group, stream), ids)
 
     async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]:
-        _, grp = self._group(stream, group)
-        now = self._clock()
-        ordered = sorted(grp.pending.items(), key=lambda item: stream_id_key(item[0]))[:count]
-        return [Pending(i, owner, now - t, n) for i, (owner, t, n) in ordered]
+        grp = self._state(stream, group).group(group, stream)
+        return MemoryStream.pending(grp, count, self._clock())
 
     async def xclaim_idle(
         self, stream: str, group: str, consumer: str, min_idle: float, count: int = 100
     ) -> list[Entry]:
-        state, grp = self._group(stream, group)
-        now = self._clock()
-        by_id = {e.id: e for e in state.entries}
-        claimed: list[Entry] = []
-        for entry_id in sorted(grp.pending, key=stream_id_key):
-            _, since, deliveries = grp.pending[entry_id]
-            if now - since < min_idle or len(claimed) >= count:
-                continue
-            if entry_id not in by_id:  # trimmed away meanwhile: nothing left to deliver
-                del grp.pending[entry_id]
-                continue
-            grp.pending[entry_id] = (consumer, now, deliveries + 1)
-            claimed.append(Entry(entry_id, dict(by_id[entry_id].fields)))
-        return claimed
+        state = self._state(stream, group)
+        grp = state.group(group, stream)
+        return state.claim_idle(grp, consumer, min_idle, count, self._clock())
 
 
 class _Hash(dict[str, bytes]):

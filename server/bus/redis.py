@@ -257,10 +257,12 @@ class RedisBus(Bus):
         else:
             for _, stream_rows in reply or []:
                 rows.extend(stream_rows)
-        trimmed = [_text(entry_id) for entry_id, fields in rows if fields is None]
-        if trimmed:  # delivered once, trimmed since: nothing left to process
+        # a record delivered once and trimmed since comes back without fields (XADD needs at
+        # least one): nothing is left to process, so acknowledge it
+        trimmed = [_text(entry_id) for entry_id, fields in rows if not fields]
+        if trimmed:
             await self.xack(stream, group, *trimmed)
-        return _entries([row for row in rows if row[1] is not None])
+        return _entries([row for row in rows if row[1]])
 
     async def xack(self, stream: str, group: str, *ids: str) -> int:
         return int(await self._run(self._client.xack(stream, group, *ids))) if ids else 0
@@ -287,7 +289,7 @@ class RedisBus(Bus):
                 stream, group, consumer, _ms(min_idle), start_id="0-0", count=count
             )
         )
-        return _entries([row for row in reply[1] if row and row[1] is not None])
+        return _entries([row for row in reply[1] if row and row[1]])
 
 
 def _entries(rows: list[Any]) -> list[Entry]:

@@ -117,3 +117,13 @@ async def test_blocking_group_read_wakes_on_append(bus: Bus) -> None:
 async def test_blocking_group_read_times_out_empty(bus: Bus) -> None:
     await bus.xgroup_create("events", "g")
     assert await bus.xreadgroup("events", "g", "c", block=0.05) == []
+
+
+async def test_pending_records_trimmed_away_are_dropped(bus: Bus) -> None:
+    await bus.xgroup_create("events", "g")
+    ids = await _fill(bus, 3, maxlen=3)
+    assert len(await bus.xreadgroup("events", "g", "worker")) == 3
+    await bus.xadd("events", {"n": b"3"}, 2)  # trims records 0 and 1 while still pending
+    again = await bus.xreadgroup("events", "g", "worker", pending=True)
+    assert _numbers(again) == [2]
+    assert [p.id for p in await bus.xpending("events", "g")] == [ids[2]]
