@@ -40,9 +40,9 @@ PRESETS = {
         storm_window_s=1.0, idle=32, core_frames=300, settle_s=0.4,
     ),
     "full": Preset(
-        steps=(64, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000),
+        steps=(64, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 7000),
         rate=800, warmup_s=4.0, window_s=10.0, storm=500, storm_observers=64,
-        storm_window_s=3.0, idle=1000, core_frames=6000, settle_s=2.0,
+        storm_window_s=5.0, idle=1000, core_frames=6000, settle_s=2.0,
     ),
 }  # fmt: skip
 
@@ -55,6 +55,7 @@ class Machine:
     bot_cpu: int | None
     uvloop: bool
     logs: Path
+    nice: int = 0  # for server, ceiling and bots alike
 
 
 def say(text: str) -> None:
@@ -75,14 +76,14 @@ def measure_players(
     """One step of figure 1: `players` playing bots against a fresh server (or the ceiling)."""
     port = procs.free_port()
     argv, env = _argv_env(target, port, frame_bytes, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log") as proc:
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice) as proc:
         start_at = time.time() + 0.2
         measure_at = start_at + players / p.rate + p.warmup_s
         options = FleetOptions(
             port=port, count=players, rate=p.rate, start_at=start_at, measure_at=measure_at,
             window_s=p.window_s, cpu=m.bot_cpu, seed=seed,
         )  # fmt: skip
-        bots = procs.start_bots(options)
+        bots = procs.start_bots(options, m.nice)
         time.sleep(max(0.0, measure_at - time.time()))
         connections = 0
         if target == "ceiling":  # this read also resets the ceiling's lateness record
@@ -174,7 +175,7 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     """Figure 4: `storm` clients connect and join within one second while others play."""
     port = procs.free_port()
     argv, env = _argv_env(target, port, 64, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log"):
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice):
         now = time.time()
         settle = p.storm_observers / p.rate + p.warmup_s
         storm_at = now + 0.2 + settle
@@ -185,13 +186,14 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
         storm = replace(
             watch, count=p.storm, rate=p.storm / 0.9, start_at=storm_at, seed=12, progress=True
         )
-        fleets = [procs.start_bots(watch), procs.start_bots(storm)]
+        fleets = [procs.start_bots(watch, m.nice), procs.start_bots(storm, m.nice)]
         observers, stormers = procs.collect(fleets, timeout_s=90)
     not_joined = stormers["count"] - stormers["joined"]
     return {
         "target": target,
         "clients": p.storm,
-        "errors": stormers["error_total"] + observers["error_total"] + not_joined,
+        "window_s": p.storm_window_s,
+        "errors": stormers["error_total"] + observers["error_total"],
         "error_kinds": {**observers["errors"], **stormers["errors"]},
         "not_joined": not_joined,
         "join_ms": stormers["join_ms"],
@@ -204,7 +206,7 @@ def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     """Figure 5: RSS growth per connected client that said hello and sits in the lobby."""
     port = procs.free_port()
     argv, env = _argv_env(target, port, 64, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log") as proc:
+    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice) as proc:
         time.sleep(p.settle_s)
         rss0 = proc.memory_info().rss
         start_at = time.time() + 0.2
@@ -213,7 +215,7 @@ def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
             port=port, count=p.idle, rate=p.rate, behaviour="idle", start_at=start_at,
             measure_at=measure_at, window_s=1.0, cpu=m.bot_cpu, seed=21, progress=False,
         )  # fmt: skip
-        bots = procs.start_bots(options)
+        bots = procs.start_bots(options, m.nice)
         time.sleep(max(0.0, measure_at - time.time()) + p.settle_s / 2)
         rss1 = proc.memory_info().rss
         (result,) = procs.collect([bots], timeout_s=60)
@@ -272,4 +274,5 @@ def environment(m: Machine) -> dict[str, Any]:
         "server_cpu": m.server_cpu,
         "bot_cpu": m.bot_cpu,
         "ceiling_loop": "uvloop" if m.uvloop else "asyncio",
+        "nice": m.nice,
     }
