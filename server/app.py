@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -104,6 +105,7 @@ class App:
         if self.per_ip[ip] >= self.config.max_connections_per_ip:
             await self._refuse(ws, 1008, "server_full", "too many connections from your address")
             return
+        self._bound_send_buffer(ws)
         session = Session(ws, self.config, self.registry)
         self.sessions.add(session)
         self.per_ip[ip] += 1
@@ -114,6 +116,15 @@ class App:
             self.per_ip[ip] -= 1
             if self.per_ip[ip] <= 0:
                 del self.per_ip[ip]
+
+    def _bound_send_buffer(self, ws: ServerConnection) -> None:
+        # A small kernel buffer keeps a stuck client's backlog in our transport, where the
+        # latest-snapshot-wins check sees it, instead of megabytes of stale frames in the kernel.
+        size = self.config.socket_send_buffer
+        sock = ws.transport.get_extra_info("socket")
+        if size and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
     async def _refuse(self, ws: ServerConnection, code: int, err: str, reason: str) -> None:
         with contextlib.suppress(Exception):

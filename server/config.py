@@ -81,6 +81,9 @@ class Config:
     ping_timeout_s: float = 20.0
     slow_client_s: float = 5.0
     write_buffer_high: int = 64 * 1024
+    # Kernel send buffer per connection (0 = kernel default, which autotunes to megabytes and
+    # would hide a stuck client from the write-buffer check for minutes).
+    socket_send_buffer: int = 32 * 1024
     drain_timeout_s: float = 20.0
 
     # Shared backend
@@ -133,6 +136,7 @@ class Config:
             ping_timeout_s=_float(env, "PING_TIMEOUT_S", 20.0, 0.5, 300.0),
             slow_client_s=_float(env, "SLOW_CLIENT_S", 5.0, 0.5, 300.0),
             write_buffer_high=_int(env, "WRITE_BUFFER_HIGH", 64 * 1024, 1024, 64 << 20),
+            socket_send_buffer=_int(env, "SOCKET_SEND_BUFFER", 32 * 1024, 0, 64 << 20),
             drain_timeout_s=_float(env, "DRAIN_TIMEOUT_S", 20.0, 0.0, 600.0),
             redis_url=env.get("REDIS_URL", ""),
             instance_id=env.get("INSTANCE_ID", ""),
