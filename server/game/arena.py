@@ -61,6 +61,7 @@ class Arena:
         respawn_frames: int = 120,
         protect_frames: int = 120,
         lives: int = START_LIVES,
+        rng: random.Random | None = None,
     ) -> None:
         if start_level < 1:
             raise errors.GameError(f"start_level must be 1 or more, not {start_level}")
@@ -68,7 +69,7 @@ class Arena:
         self.mode = Mode(mode)
         self.multi = self.mode == Mode.ARENA
         self.seed = seed
-        self.rng = random.Random(seed)
+        self.rng = rng if rng is not None else random.Random(seed)  # frightened turns, fruit time
         self.level_limit = level_limit
         self.ready_frames = ready_frames
         self.freeze_frames = freeze_frames
