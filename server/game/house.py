@@ -30,9 +30,7 @@ def move_in_house(arena: Arena, g: Ghost) -> None:
             g.dir = UP
         g.y += 1 if g.dir == DOWN else -1
     elif g.state == G_LEAVE:
-        if g.x != cx and g.y != cy:
-            g.y = _toward(g.y, cy)
-        elif g.x != cx:
+        if g.x != cx:  # Inky and Clyde slide sideways to the centre first, then all rise
             g.dir = RIGHT if cx > g.x else LEFT
             g.x = _toward(g.x, cx)
         else:

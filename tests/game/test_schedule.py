@@ -233,3 +233,22 @@ def test_level_table_rows() -> None:
     assert level(1).house_limits == (0, 30, 60)
     assert level(21) == level(21) and level(255).fright_frames == 0
     assert level(256).speeds == level(21).speeds
+
+
+def test_house_exit_slides_then_rises_at_half_a_pixel_per_frame() -> None:
+    a = Arena(mode=Mode.CLASSIC, seed=1, ready_frames=0)
+    inky = a.ghosts[2]
+    inky.y = 137
+    house.release(a, inky)
+    path = []
+    frames = 0
+    while inky.state == G_LEAVE:
+        a.frame += 1  # house moves happen on odd frames
+        if a.frame & 1:
+            house.move_in_house(a, inky)
+            path.append((inky.x, inky.y))
+        frames += 1
+    assert inky.state == G_OUT and (inky.x, inky.y) == (111, 116)
+    assert all(y == 137 for x, y in path if x < 111)  # slide first...
+    assert [x for x, y in path if y < 137] == [111] * (137 - 116)  # ...then rise
+    assert frames in ((16 + 21) * 2, (16 + 21) * 2 - 1)  # 0.5 px per frame
