@@ -114,7 +114,8 @@ class Room:
         return None
 
     def has_free_seat(self) -> bool:
-        return len(self.seats) < self.max_seats and self.state != OVER
+        # During OVER a new seat joins the next game (the finished arena refuses players).
+        return len(self.seats) < self.max_seats
 
     def is_empty(self) -> bool:
         return not self.seats and not self.spectators
@@ -307,6 +308,8 @@ class Room:
             peer.owes_keyframe = True
 
     def _add_to_arena(self, pid: int) -> None:
+        if self.arena.over:
+            return  # seated now, playing from the next game
         try:
             self.arena.add_player(pid)
         except GameError:

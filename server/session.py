@@ -211,12 +211,15 @@ class Session:
             protocol.welcome(self.id, self.name, self.config.tick_hz, self.config.send_hz)
         )
         held = self.registry.seat_for(msg.token) if msg.token else None
-        if held is not None:
-            room, seat = held
-            self.room = room
-            room.resume(seat, self.conn)
+        if held is None:
+            self.registry.enter_lobby(self.conn)
             return
+        # The lobby's list and history first (as for everyone), then straight back to the seat.
         self.registry.enter_lobby(self.conn)
+        self.registry.leave_lobby(self.conn)
+        room, seat = held
+        self.room = room
+        room.resume(seat, self.conn)
 
     def _enter(self, room: Room, spectate: bool) -> None:
         assert self.name is not None

@@ -198,3 +198,20 @@ def test_grace_period_on_the_room_clock(world: World) -> None:
     w.run(1.1)
     assert w.registry.seat_for(seat.token) is None
     assert [p["id"] for p in b.of("roster")[-1]["players"]] == [1]
+
+
+def test_joining_during_game_over_seats_you_for_the_next_game() -> None:
+    w = World(game_over_hold_s=1.0, countdown_s=0.0)
+    room = w.registry.create(Mode.ARENA, private=False)
+    a, b, c = RecordingPeer(), RecordingPeer(), RecordingPeer()
+    room.join(a, "Ada", spectate=False)
+    room.join(b, "Bob", spectate=False)
+    w.run(1.0)
+    room.leave(b)
+    w.run(0.1)
+    assert room.state == "over"
+    seat = room.join(c, "Cy", spectate=False)
+    assert seat is not None and seat.id == 1
+    w.run(1.2)
+    assert room.state in ("countdown", "playing")
+    assert {p.id for p in c.states[-1].players} == {0, 1}
