@@ -106,6 +106,9 @@ build_image() {
   fi
   buildah bud --format docker --layers --pull=never "${mounts[@]}" \
     --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" -t "$IMAGE" "$ROOT"
+  # Each source change leaves untagged layers behind; recent ones are the build cache, so
+  # only those older than two days go.
+  podman image prune -f --filter until=48h >/dev/null 2>&1 || true
 }
 
 main() {
