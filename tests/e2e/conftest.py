@@ -90,7 +90,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real server for the whole browser session, on a free loopback port."""
     port = free_port()
@@ -104,13 +104,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             print(log_path.read_text(errors="replace")[-4000:])
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: sync Playwright keeps an event loop running until it stops, and
+# the asyncio tests in other packages need none to be running.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     b = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield b
