@@ -152,7 +152,10 @@ class Arena:
         p = self.players.get(pid)
         if p is None:
             raise errors.BadPlayer(f"player {pid!r} is not in the game")
-        p.want = int(Direction(direction))
+        try:
+            p.want = int(Direction(direction))
+        except ValueError:
+            raise errors.GameError(f"{direction!r} is not a direction (0..3)") from None
 
     # The frame
 

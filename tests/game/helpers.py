@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from server.game import Arena, Mode
 from server.game.model import Ghost, Player
+from server.game.tables import Level
 
 
 def centre(x: int, y: int) -> tuple[int, int]:
@@ -50,7 +53,5 @@ def park_ghosts(a: Arena) -> None:
     a.lv = _no_idle(a)
 
 
-def _no_idle(a: Arena):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
+def _no_idle(a: Arena) -> Level:
     return replace(a.lv, inactivity_frames=10**9, house_limits=(10**9, 10**9, 10**9))

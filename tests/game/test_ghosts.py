@@ -211,3 +211,31 @@ def test_forced_reversal_applies_at_the_next_tile_centre() -> None:
         a.step()
     assert g.dir == LEFT and not g.reverse
     assert g.x < centre(4, 32)[0]
+
+
+def test_ghost_decides_one_tile_ahead() -> None:
+    a = classic()
+    park_ghosts(a)
+    a.mode_idx = 1
+    place(a.players[0], 6, 4)  # straight above the junction at (6,8)
+    g = a.ghosts[0]
+    g.state = G_OUT
+    g.x, g.y = centre(4, 8)
+    g.x += 1
+    g.dir = g.next = RIGHT
+    g.tile = tile_index(5, 8)
+    while g.x < centre(5, 8)[0]:
+        a.step()
+    # at the centre of (5,8): still heading right, but the exit from (6,8) is already chosen
+    assert g.dir == RIGHT and g.tile == tile_index(6, 8) and g.next == UP
+    while g.x < centre(6, 8)[0] and g.dir == RIGHT:
+        a.step()
+    assert g.dir == UP
+
+
+def test_set_direction_rejects_a_bad_value() -> None:
+    from server.game import GameError
+
+    a = classic()
+    with pytest.raises(GameError, match="not a direction"):
+        a.set_direction(0, 7)
