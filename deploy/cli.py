@@ -73,6 +73,27 @@ def _image_uri(ctx: Context) -> str:
     return image.image_uri(ctx.aws.account_id(), ctx.aws.region, ctx.args.repository, tag)
 
 
+def _check_image(ctx: Context, uri: str) -> None:
+    """Fail early when an image meant for this account's ECR was never pushed."""
+    prefix = image.registry(ctx.aws.account_id(), ctx.aws.region) + "/"
+    repository, _, tag = uri.removeprefix(prefix).partition(":")
+    if not uri.startswith(prefix) or not tag or "@" in uri:
+        return  # another registry, or a digest: ECS will tell
+    ecr = ctx.aws.client("ecr")
+    try:
+        ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    except ecr.exceptions.RepositoryNotFoundException:
+        raise SetupError(
+            f"ECR repository {repository!r} does not exist in {ctx.aws.region}; run the commands "
+            f"that `python -m deploy image --tag {tag}` prints"
+        ) from None
+    except ecr.exceptions.ImageNotFoundException:
+        raise SetupError(
+            f"image {uri} is not in ECR; build and push it first with the commands that "
+            f"`python -m deploy image --tag {tag}` prints"
+        ) from None
+
+
 def cmd_image(ctx: Context) -> None:
     tag = ctx.args.tag or image.default_tag()
     account = ctx.aws.account_id()
@@ -98,6 +119,7 @@ def cmd_register(ctx: Context) -> str:
         or ctx.outputs.get("RedisUrlParameterArn", ""),
     }
     task = taskdef.fill(taskdef.load(Path(ctx.args.task_file)), values)
+    _check_image(ctx, values["IMAGE_URI"])
     say(f"register: {task['family']} with image {values['IMAGE_URI']}")
     arn = taskdef.register(ctx.aws, task)
     say(f"register: done, {arn}")

@@ -24,6 +24,20 @@ CLIENT_ORIGIN = "https://d111111abcdef8.cloudfront.net"
 WS_URL = "wss://d111111abcdef8.cloudfront.net/ws"
 
 
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "0" * 64,
+        },
+        "layers": [],
+    }
+)
+
+
 def stack_template() -> str:
     """A stand-in stack with the outputs deploy/stack.yaml exposes, pointing at moto resources."""
     names = [
@@ -77,6 +91,10 @@ def aws(aws_env: None) -> Iterator[dict[str, Any]]:
                 "minimumHealthyPercent": 100,
             },
         )
+        ecr = boto3.client("ecr", region_name=REGION)
+        ecr.create_repository(repositoryName="pac-arena")
+        for tag in ("v42", "a", "b"):
+            ecr.put_image(repositoryName="pac-arena", imageManifest=MANIFEST, imageTag=tag)
         cloudfront = boto3.client("cloudfront", region_name="us-east-1")
         dist = cloudfront.create_distribution(
             DistributionConfig={
@@ -328,3 +346,19 @@ def test_missing_credentials_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert done.stderr.startswith("deploy: error: no usable AWS credentials")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_register_refuses_an_image_that_was_never_pushed(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--stack", STACK, "register", "--tag", "never-pushed")
+    assert code == 2
+    assert "pac-arena:never-pushed is not in ECR" in err
+    assert "python -m deploy image --tag never-pushed" in err
+    code, _, err = run(capsys, "--stack", STACK, "register", "--repository", "nope", "--tag", "a")
+    assert code == 2
+    assert "ECR repository 'nope' does not exist" in err
+    ecs = boto3.client("ecs", region_name=REGION)
+    assert (
+        ecs.describe_task_definition(taskDefinition="pac-arena")["taskDefinition"]["revision"] == 1
+    )
