@@ -11,34 +11,25 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from server.game import errors, house, rules, state
+from server.game import errors, house, outcome, present, rules, state
 from server.game.ghosts import move_in_maze
 from server.game.maze import Maze, classic_maze
 from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, G_WAIT, LEFT, Ghost, Player
-from server.game.tables import FLASH_FRAMES, START_LIVES, Level, level
+from server.game.tables import START_LIVES, Level, level
 from server.game.view import (
     ArenaView,
     Direction,
     Event,
     EventKind,
     Fruit,
-    GhostId,
-    GhostLook,
-    GhostView,
     Mode,
     Phase,
     PlayerState,
-    PlayerView,
 )
 
 MAX_PLAYERS = 8
 READY, PLAYING, FREEZE, DYING, CLEAR, OVER = (int(p) for p in Phase)
 ALIVE, P_DYING, RESPAWNING, OUT = (int(s) for s in PlayerState)
-ARENA_DYING_FRAMES = 30  # the shrinking animation before a caught arena player waits to respawn
-_DIRS = tuple(Direction)
-_STATES = tuple(PlayerState)
-_GIDS = tuple(GhostId)
-_PHASES = tuple(Phase)
 
 
 class Arena:
@@ -125,7 +116,7 @@ class Arena:
             raise errors.ArenaFull("classic mode takes exactly one player")
         if len(self.players) >= MAX_PLAYERS:
             raise errors.ArenaFull("the arena is full")
-        x, y = self.maze.start if not self.multi else self._free_spawn(0)
+        x, y = self.maze.start if not self.multi else outcome.free_spawn(self, 0)
         p = Player(pid, x, y, self.lives)
         if self.frame > 0 and self.multi:
             p.protect = self.protect_frames
@@ -143,9 +134,9 @@ class Arena:
         self.players_list = [p for p in self.players_list if p.id != pid]
         self.emit(EventKind.PLAYER_LEFT, pid, None, 0, 0)
         if not self.multi and self.frame > 0:
-            self._game_over(None)
+            outcome.game_over(self, None)
         else:
-            self._check_over()
+            outcome.check_over(self)
 
     def set_direction(self, pid: int, direction: Direction | int) -> None:
         """Set the wanted direction of `pid`; it is kept and applied once the maze allows it."""
@@ -260,7 +251,7 @@ class Arena:
             if p.protect:
                 p.protect -= 1
             if p.state == P_DYING or p.state == RESPAWNING:
-                self._arena_respawn(p)
+                outcome.respawn(self, p)
 
     def _freeze(self) -> None:
         for _ in (0, 1):
@@ -297,31 +288,13 @@ class Arena:
             self.phase = DYING
             self.timer = self.death_frames
 
-    def _arena_respawn(self, p: Player) -> None:
-        p.timer += 1
-        if p.state == P_DYING and p.timer >= ARENA_DYING_FRAMES:
-            if p.lives <= 0:
-                p.state = OUT
-                self.emit(EventKind.PLAYER_OUT, p.id, None, 0, 0)
-                self._check_over()
-                return
-            p.state = RESPAWNING
-        if p.state == RESPAWNING and p.timer >= self.respawn_frames:
-            spot = self._free_spawn(p.id + self.frame)
-            p.x, p.y = spot
-            p.dir = LEFT
-            p.pause = 0
-            p.state = ALIVE
-            p.protect = self.protect_frames
-            self.emit(EventKind.RESPAWNED, p.id, None, 0, 0)
-
     def _after_death(self) -> None:
         p = self.players_list[0] if self.players_list else None
         if p is None or p.lives <= 0:
             if p is not None:
                 p.state = OUT
                 self.emit(EventKind.PLAYER_OUT, p.id, None, 0, 0)
-            self._game_over(None)
+            outcome.game_over(self, None)
             return
         self._reset_actors()
         self.global_on = True  # after a death the global house counter takes over
@@ -335,7 +308,7 @@ class Arena:
         self._end_fright(False)
         self.fruit = int(Fruit.NONE)
         if self.level_limit and self.level >= self.level_limit:
-            self._game_over(self._best(self._standing()) if self.multi else None)
+            outcome.game_over(self, outcome.best(outcome.standing(self)) if self.multi else None)
             return
         self.phase = CLEAR
         self.timer = self.clear_frames
@@ -406,41 +379,6 @@ class Arena:
         if announce:
             self.emit(EventKind.FRIGHT_ENDED, None, None, 0, 0)
 
-    def _free_spawn(self, start: int) -> tuple[int, int]:
-        """The first spawn (from index `start`, wrapping) not on a ghost's or a Pac-Man's tile."""
-        spawns = self.maze.spawns
-        busy = {(g.y >> 3, (g.x + 16) >> 3) for g in self.ghosts}
-        busy |= {(p.y >> 3, (p.x + 16) >> 3) for p in self.players_list if p.state == ALIVE}
-        for k in range(len(spawns)):
-            x, y = spawns[(start + k) % len(spawns)]
-            if (y >> 3, (x + 16) >> 3) not in busy:
-                return x, y
-        return spawns[start % len(spawns)]
-
-    def _standing(self) -> list[Player]:
-        return [p for p in self.players_list if p.state != OUT]
-
-    @staticmethod
-    def _best(players: list[Player]) -> int | None:
-        if not players:
-            return None
-        return max(players, key=lambda p: (p.score, -p.id)).id
-
-    def _check_over(self) -> None:
-        if not self.multi or self.over or self.frame == 0:
-            return
-        standing = self._standing()
-        if self.peak >= 2 and len(standing) <= 1:
-            self._game_over(standing[0].id if standing else self._best(self.players_list))
-        elif self.peak == 1 and not standing:
-            self._game_over(None)
-
-    def _game_over(self, winner: int | None) -> None:
-        self.phase = OVER
-        self.over = True
-        self.winner = winner
-        self.emit(EventKind.GAME_OVER, winner, None, 0, 0)
-
     # Snapshots
 
     def to_state(self) -> dict[str, Any]:
@@ -456,44 +394,4 @@ class Arena:
 
     def view(self) -> ArenaView:
         """A compact, immutable picture of this frame for the network layer."""
-        return ArenaView(
-            frame=self.frame,
-            level=self.level,
-            phase=_PHASES[self.phase],
-            players=tuple(
-                PlayerView(
-                    p.id,
-                    p.x,
-                    p.y,
-                    _DIRS[p.dir],
-                    _STATES[p.state],
-                    p.power > 0,
-                    p.protect > 0,
-                    p.score,
-                    p.lives,
-                )
-                for p in self.players_list
-            ),
-            ghosts=tuple(
-                GhostView(_GIDS[g.id], g.x, g.y, _DIRS[g.dir], self._look(g)) for g in self.ghosts
-            ),
-            pellets=self.pellets,
-            pellets_left=self.pellets_left,
-            fruit=Fruit(self.fruit),
-            fright_frames_left=self.fright_left,
-            winner=self.winner,
-        )
-
-    def _look(self, g: Ghost) -> GhostLook:
-        st = g.state
-        if st in (G_EYES, G_ENTER):
-            return GhostLook.EYES
-        if g.fright:
-            window = min(self.lv.flashes * 2 * FLASH_FRAMES, self.lv.fright_frames)
-            left = self.fright_left
-            if left <= window and ((window - left) // FLASH_FRAMES) % 2 == 0:
-                return GhostLook.FLASHING
-            return GhostLook.FRIGHTENED
-        if st in (G_WAIT, G_LEAVE):
-            return GhostLook.IN_HOUSE
-        return GhostLook.NORMAL
+        return present.view(self)
