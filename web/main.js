@@ -45,6 +45,7 @@ const app = {
   lastKeyframeAsk: 0,
   latency: null,
   connState: "connecting",
+  fatalText: "",
 };
 
 function getToken() {
@@ -194,7 +195,7 @@ const handlers = {
     } else if (state === "fatal") {
       app.session = null;
       setStatus("fatal", "disconnected");
-      showBanner(info.reason || "This page is out of date: reload it to play.");
+      showBanner(app.fatalText || "This page is out of date: reload it to play.");
     }
   },
 
@@ -291,7 +292,9 @@ const handlers = {
       case "chat_invalid":
         return chat.notice(text);
       case "version":
-        return showBanner(`${text} Reload the page to get the new client.`);
+        // The close (4000) follows; keep this explanation on the banner.
+        app.fatalText = text;
+        return showBanner(text);
       case "room_not_found":
       case "room_full":
       case "rooms_full":

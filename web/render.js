@@ -16,6 +16,8 @@ const FONT = '"Courier New", ui-monospace, monospace';
 const ACTOR_DX = 1;
 const DIR_ANGLE = [0, Math.PI / 2, Math.PI, -Math.PI / 2];
 const DIR_VEC = [[1, 0], [0, 1], [-1, 0], [0, -1]];
+// The bonus fruit symbol shown for levels 1..13+ (cherries .. key), as in the arcade HUD.
+const LEVEL_FRUIT = [1, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8];
 
 function isWall(rows, tx, ty) {
   if (ty < 0 || ty >= rows.length || tx < 0 || tx >= rows[ty].length) return true;
@@ -289,7 +291,7 @@ export class Renderer {
         this.ctx.fill();
       }
     }
-    if (v && v.level) drawFruit(this.ctx, Math.min(8, 1 + Math.floor(v.level / 2)), 204, 280);
+    if (v && v.level) drawFruit(this.ctx, LEVEL_FRUIT[Math.min(v.level, 13) - 1], 204, 280);
   }
 
   banner(lines, color = "#ffe600") {

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import (
@@ -124,9 +125,13 @@ def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
     """Open a page in its own browser context (own storage), as a separate person would."""
     contexts: list[BrowserContext] = []
 
-    def open_page(path: str = "", name: str | None = None) -> Page:
+    def open_page(
+        path: str = "", name: str | None = None, route: tuple[str, Any] | None = None
+    ) -> Page:
         context = browser.new_context(viewport={"width": 1100, "height": 820})
         contexts.append(context)
+        if route is not None:
+            context.route(*route)
         if name is not None:
             context.add_init_script(f"localStorage.setItem('pacArena.name', {name!r});")
         page = context.new_page()

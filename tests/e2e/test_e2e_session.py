@@ -1,0 +1,91 @@
+"""Sessions in the browser: quick play, names, version mismatch, and reconnecting by itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Route
+
+from tests.e2e.conftest import NewPage, free_port, launch_server, stop_server
+
+pytestmark = pytest.mark.browser
+
+
+def test_server_restart_shows_banner_then_reconnects(browser: Browser, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "server.log"
+    proc = launch_server(port, log)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("() => window.pacArena && window.pacArena.connected")
+        page.click("#create")
+        page.wait_for_function("() => window.pacArena.room !== null")
+        code = page.evaluate("window.pacArena.room")
+
+        stop_server(proc)
+        page.wait_for_function("() => !window.pacArena.connected")
+        banner = page.locator("#banner")
+        banner.wait_for(state="visible")
+        assert "Reconnecting" in banner.inner_text()
+        assert page.locator("#status").get_attribute("data-state") in ("waiting", "connecting")
+
+        proc = launch_server(port, log)
+        page.wait_for_function("() => window.pacArena.connected", timeout=15_000)
+        assert banner.is_hidden()
+        # A restarted in-memory server has no memory of the room: the client tries the room
+        # again, hears it is gone, and lands in the lobby with a message instead of a dead game.
+        page.locator("#lobby").wait_for(state="visible")
+        page.locator("#lobby-message").wait_for(state="visible")
+        assert page.evaluate("window.pacArena.room") is None
+        assert code not in page.url
+    finally:
+        context.close()
+        stop_server(proc)
+
+
+def test_quick_play_opens_a_public_room_listed_in_other_lobbies(new_page: NewPage) -> None:
+    watcher = new_page("", name="Watcher")
+    player = new_page("", name="Quick")
+    player.wait_for_function("() => window.pacArena && window.pacArena.connected")
+    player.click("#quick-play")
+    player.wait_for_function("() => window.pacArena.room !== null && window.pacArena.you === 0")
+    code = player.evaluate("window.pacArena.room")
+    # The lobby's live room list shows it, and its Watch button makes a spectator.
+    row = watcher.locator("#room-list li", has_text=code)
+    row.wait_for()
+    row.get_by_role("button", name="Watch").click()
+    watcher.wait_for_function(f"() => window.pacArena.room === {code!r}")
+    assert watcher.evaluate("window.pacArena.you") is None
+    assert player.errors == [] and watcher.errors == []  # type: ignore[attr-defined]
+
+
+def test_invalid_name_is_explained_and_a_fixed_name_gets_in(new_page: NewPage) -> None:
+    page = new_page("", name="<b>bold</b>")
+    message = page.locator("#lobby-message")
+    message.wait_for(state="visible")
+    assert "not allowed" in message.inner_text()
+    assert not page.evaluate("window.pacArena.connected")
+    page.fill("#name", "Fixed Name")
+    page.click("#create")
+    page.wait_for_function("() => window.pacArena.room !== null")
+    assert page.evaluate("window.pacArena.name") == "Fixed Name"
+    assert page.evaluate("localStorage.getItem('pacArena.name')") == "Fixed Name"
+
+
+def test_protocol_version_mismatch_shows_why_and_stops_retrying(new_page: NewPage) -> None:
+    def old_client(route: Route) -> None:
+        body = route.fetch().text().replace("PROTOCOL_VERSION = 1;", "PROTOCOL_VERSION = 99;")
+        assert "PROTOCOL_VERSION = 99;" in body
+        route.fulfill(body=body, content_type="text/javascript")
+
+    page = new_page("", name="Oldie", route=("**/net.js", old_client))
+    banner = page.locator("#banner")
+    banner.wait_for(state="visible")
+    assert "reload" in banner.inner_text()
+    page.wait_for_function("() => document.querySelector('#status').dataset.state === 'fatal'")
+    page.wait_for_timeout(1500)  # no reconnect loop: still exactly one hello sent
+    hellos = [d for kind, _, d in page.wire if kind == "sent" and '"hello"' in str(d)]  # type: ignore[attr-defined]
+    assert len(hellos) == 1
