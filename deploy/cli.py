@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions
 
@@ -217,40 +218,55 @@ def _add_publish_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_common_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument(
+        "--region", default=default, help="AWS region (default: AWS_DEFAULT_REGION or the profile)"
+    )
+    p.add_argument("--profile", default=default, help="AWS profile (default: AWS_PROFILE)")
+    p.add_argument(
+        "--stack", default=default, help="CloudFormation stack whose outputs supply defaults"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m deploy",
         description="Deploy Pac-Arena to AWS ECS (Fargate) with the client on S3/CloudFront.",
     )
-    parser.add_argument("--region", help="AWS region (default: AWS_DEFAULT_REGION or the profile)")
-    parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
-    parser.add_argument("--stack", help="CloudFormation stack whose outputs supply defaults")
+    _add_common_options(parser, None)
     parser.add_argument("--task-file", default=str(taskdef.TASK_FILE), help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The common options work after the command too (`all --stack NAME`); there they only
+    # override what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common_options(common, argparse.SUPPRESS)
 
-    p = sub.add_parser("outputs", help="print the stack outputs")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, parents=[common])
+
+    p = command("outputs", "print the stack outputs")
     p.add_argument("--json", action="store_true", help="as a JSON object")
     p.set_defaults(run=cmd_outputs)
 
-    p = sub.add_parser("image", help="print the commands that build and push the image to ECR")
+    p = command("image", "print the commands that build and push the image to ECR")
     _add_image_options(p)
     p.set_defaults(run=cmd_image)
 
-    p = sub.add_parser("register", help="register ecs-task.json with the placeholders filled")
+    p = command("register", "register ecs-task.json with the placeholders filled")
     _add_image_options(p)
     _add_register_options(p)
     p.set_defaults(run=cmd_register)
 
-    p = sub.add_parser("update-service", help="roll the service to a task definition revision")
+    p = command("update-service", "roll the service to a task definition revision")
     p.add_argument("--task-definition", help="ARN or family:revision (default: latest)")
     _add_service_options(p)
     p.set_defaults(run=cmd_update_service)
 
-    p = sub.add_parser("publish-client", help="upload web/ to S3 and write config.json")
+    p = command("publish-client", "upload web/ to S3 and write config.json")
     _add_publish_options(p)
     p.set_defaults(run=cmd_publish_client)
 
-    p = sub.add_parser("all", help="register, update-service and publish-client in one go")
+    p = command("all", "register, update-service and publish-client in one go")
     _add_image_options(p)
     _add_register_options(p)
     _add_service_options(p)

@@ -362,3 +362,24 @@ def test_register_refuses_an_image_that_was_never_pushed(
     assert (
         ecs.describe_task_definition(taskDefinition="pac-arena")["taskDefinition"]["revision"] == 1
     )
+
+
+def test_common_options_work_after_the_command(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "outputs", "--stack", STACK, "--json")
+    assert code == 0
+    assert json.loads(out)["ClusterName"] == "arena"
+    # Given after the command, it wins over the one before it.
+    code, _, err = run(capsys, "--stack", STACK, "outputs", "--stack", "other")
+    assert code == 2
+    assert "stack 'other' not found" in err
+    code, _, err = run(
+        capsys, "--region", REGION, "outputs", "--stack", STACK, "--region", "us-east-1"
+    )
+    assert code == 2
+    assert "not found in us-east-1" in err
+    code, _, _ = run(
+        capsys, "--region", "us-east-1", "outputs", "--stack", STACK, "--region", REGION
+    )
+    assert code == 0
