@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from server import http, protocol
+from server import http, metrics, protocol
 from server.chat import MemoryChatHistory
 from server.config import Config
 from server.rooms import Registry
@@ -40,7 +40,20 @@ class App:
         self.per_ip: Counter[str] = Counter()
         self.server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._metrics: asyncio.Server | None = None
         self.port = config.port
+        self.metrics_port = config.metrics_port
+
+    def gauges(self) -> metrics.Gauges:
+        rooms = list(self.registry.rooms.values())
+        return metrics.Gauges(
+            connections=len(self.sessions),
+            rooms=len(rooms),
+            players=sum(len(r.seats) for r in rooms),
+            spectators=sum(len(r.spectators) for r in rooms),
+            ticks_dropped=self.scheduler.dropped,
+            tick_late_max_s=self.scheduler.late_max,
+        )
 
     @property
     def draining(self) -> bool:
@@ -66,6 +79,12 @@ class App:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self._ticker = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        if self.config.metrics_port:
+            registry = metrics.registry_for(self.gauges)
+            self._metrics = await metrics.serve_metrics(
+                registry, self.config.host, self.config.metrics_port
+            )
+            self.metrics_port = self._metrics.sockets[0].getsockname()[1]
         log.info("listening", extra={"host": self.config.host, "port": self.port})
 
     # --- HTTP ----------------------------------------------------------------------------------
@@ -152,6 +171,8 @@ class App:
     async def stop(self) -> None:
         await self.drain()
         self.scheduler.stop()
+        if self._metrics is not None:
+            self._metrics.close()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

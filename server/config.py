@@ -90,6 +90,9 @@ class Config:
     redis_url: str = ""
     instance_id: str = ""
 
+    # Metrics: Prometheus text on this port (0 = off; keep it off the public load balancer)
+    metrics_port: int = 0
+
     # Logging
     log_level: str = "INFO"
     log_json: bool = True
@@ -140,6 +143,7 @@ class Config:
             drain_timeout_s=_float(env, "DRAIN_TIMEOUT_S", 20.0, 0.0, 600.0),
             redis_url=env.get("REDIS_URL", ""),
             instance_id=env.get("INSTANCE_ID", ""),
+            metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
             log_level=log_level,
             log_json=env.get("LOG_FORMAT", "json").lower() != "text",
         )

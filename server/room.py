@@ -20,6 +20,7 @@ from server.chat import ChatError, ChatHistory, ChatLimiter, ChatLine, make_line
 from server.config import Config
 from server.game import Arena, GameError
 from server.game.view import ArenaView, Direction, Event, EventKind, GhostId, Mode
+from server.metrics import STATS
 from server.names import unique_name
 
 log = logging.getLogger("server.room")
@@ -283,6 +284,7 @@ class Room:
     def failed(self, exc: BaseException) -> None:
         """The scheduler dropped this room after an exception: tell everyone and close."""
         self.closed = True
+        STATS.rooms_failed += 1
         for peer in self.peers():
             peer.send_text(protocol.error("internal", "the room stopped after an internal error"))
             peer.close(1011, "room error")
@@ -414,11 +416,25 @@ class Room:
             self.encoder.synced()
         delta = None if everyone_keyframe else protocol.ws_binary_frame(frame.delta or b"")
         key: bytes | None = None
+        sent = skipped = sent_bytes = 0
         for peer in self.peers():
             if everyone_keyframe or peer.owes_keyframe:
                 if key is None:
                     key = protocol.ws_binary_frame(frame.keyframe())
-                peer.owes_keyframe = not peer.send_state(key)
-            elif delta is not None and not peer.send_state(delta):
+                ok = peer.send_state(key)
+                peer.owes_keyframe = not ok
+                data = key
+            else:
+                assert delta is not None
+                ok = peer.send_state(delta)
                 # Skipped a delta: the next frame it gets must be a keyframe.
-                peer.owes_keyframe = True
+                peer.owes_keyframe = not ok
+                data = delta
+            if ok:
+                sent += 1
+                sent_bytes += len(data)
+            else:
+                skipped += 1
+        STATS.state_frames_sent += sent
+        STATS.state_frames_skipped += skipped
+        STATS.state_bytes_sent += sent_bytes

@@ -19,6 +19,7 @@ from websockets.protocol import State
 from server import protocol
 from server.chat import ChatLimiter, TokenBucket
 from server.config import Config
+from server.metrics import STATS
 from server.names import InvalidName, clean_name
 from server.room import Room
 from server.rooms import Registry
@@ -96,6 +97,7 @@ class Session:
         self._last_limit_error = float("-inf")
 
     def error(self, code: str, message: str, ref: str | None = None) -> None:
+        STATS.errors_sent[code] += 1
         self.conn.send_text(protocol.error(code, message, ref))
 
     async def run(self) -> None:
@@ -103,6 +105,7 @@ class Session:
             async for data in self.ws:
                 if self.conn.closing:
                     break
+                STATS.messages_received += 1
                 if not self._allow():
                     continue
                 try:
