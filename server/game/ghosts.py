@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.game.model import DX, DY, G_ENTER, G_EYES, G_OUT, UP, Ghost
+from server.game.model import DOWN, DX, DY, G_ENTER, G_EYES, G_OUT, UP, Ghost
 from server.game.tables import SCATTER_TARGETS
 from server.game.view import PlayerState
 
@@ -116,7 +116,7 @@ def move_in_maze(arena: Arena, g: Ghost) -> None:
     g.y = y
     if g.state == G_EYES and x == arena.maze.house_entry[0] and y == arena.maze.house_entry[1]:
         g.state = G_ENTER
-        g.dir = 1
+        g.dir = DOWN
         return
     if (x & 7) != 3 or (y & 7) != 4:
         return  # decisions at the tile centre pixel, as the ROM (not "on entering a tile")

@@ -26,19 +26,8 @@ ALIVE = int(PlayerState.ALIVE)
 COLLIDE_ORDER = (3, 2, 1, 0)  # the ROM checks Clyde, Inky, Pinky, Blinky and takes one
 
 
-def move_player(arena: Arena, p: Player, pattern: int) -> None:
-    """One sub-tick for Pac-Man `p`: maybe turn, maybe move a pixel, then eat what is there."""
-    if p.pause:
-        p.pause -= 1  # eating pause: the speed pattern does not advance either
-        return
-    ph = p.ph
-    p.ph = (ph + 1) & 31
-    if (pattern >> (31 - ph)) & 1:
-        step_player(arena, p)
-
-
 def step_player(arena: Arena, p: Player) -> None:
-    """Pac-Man `p` moves one pixel this sub-tick (his speed pattern said so)."""
+    """Pac-Man `p` moves this sub-tick (his pattern said so): maybe turn, move a pixel, eat."""
     maze = arena.maze
     walk = maze.walk
     nbr = maze.nbr
