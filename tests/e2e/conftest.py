@@ -126,9 +126,20 @@ def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
     contexts: list[BrowserContext] = []
 
     def open_page(
-        path: str = "", name: str | None = None, route: tuple[str, Any] | None = None
+        path: str = "",
+        name: str | None = None,
+        route: tuple[str, Any] | None = None,
+        phone: bool = False,
     ) -> Page:
-        context = browser.new_context(viewport={"width": 1100, "height": 820})
+        if phone:  # a touch phone with a HiDPI screen
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                device_scale_factor=2,
+            )
+        else:
+            context = browser.new_context(viewport={"width": 1100, "height": 820})
         contexts.append(context)
         if route is not None:
             context.route(*route)

@@ -190,6 +190,47 @@ def test_spectator_watches_but_cannot_take_a_seat(duo: Duo, new_page: NewPage) -
         assert page.errors == []  # type: ignore[attr-defined]
 
 
+SWIPE = """([dx, dy]) => {
+  const stage = document.querySelector('#stage');
+  const r = stage.getBoundingClientRect();
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  const touch = (cx, cy) => new Touch({ identifier: 1, target: stage, clientX: cx, clientY: cy });
+  const fire = (type, t) => stage.dispatchEvent(new TouchEvent(type, {
+    bubbles: true, cancelable: true, touches: type === 'touchend' ? [] : [t], changedTouches: [t],
+  }));
+  fire('touchstart', touch(x, y));
+  fire('touchmove', touch(x + dx / 2, y + dy / 2));
+  fire('touchmove', touch(x + dx, y + dy));
+  fire('touchend', touch(x + dx, y + dy));
+}"""
+
+
+def test_phone_player_steers_with_the_pad_and_swipes(duo: Duo, new_page: NewPage) -> None:
+    phone = new_page(f"?room={duo.code}", name="Dana", phone=True)
+    wait_js(phone, f"window.pacArena.room === {duo.code!r} && window.pacArena.you !== null")
+    dana = phone.evaluate("window.pacArena.you")
+    assert dana not in (duo.a_id, duo.b_id)
+    pad = phone.locator("#pad")
+    assert pad.is_visible()  # shown on touch screens only
+    assert duo.a.locator("#pad").is_hidden()
+    # The canvas is sharp: backing pixels = CSS pixels x devicePixelRatio (2).
+    css_w, px_w = phone.evaluate(
+        "[document.querySelector('#screen').getBoundingClientRect().width,"
+        " document.querySelector('#screen').width]"
+    )
+    assert px_w == pytest.approx(css_w * 2, abs=2)
+    assert css_w <= 390
+    before = len(intents(phone))
+    phone.tap("#pad .up")
+    phone.tap("#pad .up")  # same direction again: not re-sent
+    phone.evaluate(SWIPE, [-60, 5])  # a left swipe
+    phone.evaluate(SWIPE, [4, 70])  # a down swipe
+    assert intents(phone)[before:] == [bytes([0x10, d]) for d in (3, 2, 1)]
+    assert phone.errors == []  # type: ignore[attr-defined]
+    phone.click("#leave")
+    wait_js(phone, "window.pacArena.room === null")
+
+
 def test_state_traffic_stays_within_the_per_player_budget(duo: Duo) -> None:
     """Steady state, measured at the browser: binary frames at ~20 Hz, well under 1,500 B/s."""
     duo.b.wait_for_timeout(200)  # let events already queued be dispatched first
