@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import report, runner
+from bench import procs, report, runner
 from bench.fleet import FleetOptions
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,6 +38,28 @@ def _has_uvloop() -> bool:
     return True
 
 
+def _measure(
+    results: dict[str, Any],
+    wanted: set[int],
+    preset: runner.Preset,
+    machine: runner.Machine,
+    targets: list[str],
+) -> None:
+    begin = time.monotonic()
+    if wanted & {1, 2, 3}:
+        results["players_per_core"] = runner.players_per_core(preset, machine)
+    if 4 in wanted:
+        runner.say("[fig 4] join storm")
+        results["join_storm"] = {t: runner.join_storm(t, preset, machine) for t in targets}
+    if 5 in wanted:
+        runner.say("[fig 5] idle memory")
+        results["idle_memory"] = {t: runner.idle_memory(t, preset, machine) for t in targets}
+    if 7 in wanted:
+        runner.say("[fig 7] game core")
+        results["core"] = runner.core_fps(preset, machine)
+    results["duration_s"] = round(time.monotonic() - begin, 1)
+
+
 def run(args: argparse.Namespace) -> int:
     preset = runner.PRESETS["quick" if args.quick else args.preset]
     server_cpu, bot_cpu = _default_cpus()
@@ -48,27 +71,23 @@ def run(args: argparse.Namespace) -> int:
     uvloop = not args.no_uvloop and _has_uvloop()
     logs = Path(tempfile.gettempdir()) / "pac-arena-bench"  # server logs, kept out of the repo
     logs.mkdir(exist_ok=True)
-    machine = runner.Machine(server_cpu, bot_cpu, uvloop, logs, args.nice)
+    server_dir, commit = procs.ROOT, "work tree"
+    if args.tree == "head":
+        server_dir, commit = procs.snapshot("HEAD")
+    machine = runner.Machine(server_cpu, bot_cpu, uvloop, logs, args.nice, server_dir)
     wanted = {int(x) for x in args.figures.split(",") if x.strip()}
     results: dict[str, Any] = {
         "preset": "quick" if args.quick else args.preset,
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
         "started": stamp,
         "machine": runner.environment(machine),
+        "server": commit,
     }
-    begin = time.monotonic()
-    if wanted & {1, 2, 3}:
-        results["players_per_core"] = runner.players_per_core(preset, machine)
-    if 4 in wanted:
-        runner.say("[fig 4] join storm")
-        results["join_storm"] = {t: runner.join_storm(t, preset, machine) for t in args.targets}
-    if 5 in wanted:
-        runner.say("[fig 5] idle memory")
-        results["idle_memory"] = {t: runner.idle_memory(t, preset, machine) for t in args.targets}
-    if 7 in wanted:
-        runner.say("[fig 7] game core")
-        results["core"] = runner.core_fps(preset, machine)
-    results["duration_s"] = round(time.monotonic() - begin, 1)
+    try:
+        _measure(results, wanted, preset, machine, args.targets)
+    finally:
+        if args.tree == "head":
+            shutil.rmtree(server_dir, ignore_errors=True)
     rows = report.figures(results)
     results["table"] = [list(r) for r in rows]
     path = report.write_json(results, out, stamp)
@@ -102,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             help="niceness of server, ceiling and bots (negative needs root; 0 = leave alone)",
         )  # fmt: skip
         p.add_argument("--out", default=str(RESULTS))
+        p.add_argument(
+            "--tree", choices=("head", "work"), default="head",
+            help="server code to measure: a snapshot of the last commit, or the work tree",
+        )  # fmt: skip
     c = sub.add_parser("ceiling", help="serve the ceiling")
     c.add_argument("--host", default="127.0.0.1")
     c.add_argument("--port", type=int, required=True)

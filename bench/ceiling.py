@@ -46,6 +46,7 @@ class Ceiling:
     send_hz: int = 20
     rooms: list[Room] = field(default_factory=list)
     lateness: list[float] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)
     frame: int = 0
 
     def seat(self, ws: ServerConnection) -> Room:
@@ -71,6 +72,7 @@ class Ceiling:
             await asyncio.sleep(max(0.0, due - clock()))
             now = clock()
             self.lateness.append(now - due)
+            self.stamps.append(now)
             self.frame += step
             for room in self.rooms:
                 if room.members:
@@ -81,9 +83,17 @@ class Ceiling:
 
     def stats(self) -> dict[str, Any]:
         samples = sorted(x * 1000 for x in self.lateness)
+        slices: dict[int, float] = {}
+        for stamp, late in zip(self.stamps, self.lateness, strict=True):
+            second = int(stamp)
+            slices[second] = max(slices.get(second, 0.0), late * 1000)
         self.lateness.clear()
+        self.stamps.clear()
         result: dict[str, Any] = percentiles(samples, (50, 99, 100))
         result["samples"] = len(samples)
+        if slices:  # 20 sends a second: a second's p99 is its worst send
+            worst = sorted(slices.values())
+            result["slice_p99"] = round(worst[len(worst) // 2], 4)
         result["connections"] = sum(len(r.members) for r in self.rooms)
         return result
 

@@ -114,14 +114,14 @@ class Fleet:
             "frames": sum(b.frames for b in self.bots),
         }
 
-    def summary(self, window_s: float, cpu_s: float) -> dict[str, Any]:
+    def summary(self, window_s: float, cpu_s: float, t0: float) -> dict[str, Any]:
         """Everything measured in the window, as plain numbers."""
         o = self.options
         in_room = [b for b in self.bots if b.w_expected > 0]
         ratios = sorted(min(1.0, b.w_frames / b.w_expected) for b in in_room)
         expected_by_clock = window_s * self.send_hz
         rate_ratios = sorted(b.w_frames / expected_by_clock for b in in_room)
-        late = lateness_ms([(b.s_t, b.s_f) for b in self.bots], self.tick_hz)
+        late = lateness_ms([(b.s_t, b.s_f) for b in self.bots], self.tick_hz, t0)
         frames = sum(b.w_frames for b in self.bots)
         n = max(1, len(self.bots))
         snap = self.snapshot()
@@ -180,7 +180,7 @@ async def run_fleet(options: FleetOptions) -> dict[str, Any]:
         connecting.cancel()
     if progress is not None:
         progress.cancel()
-    result = fleet.summary(window, cpu)
+    result = fleet.summary(window, cpu, t0)
     for bot in fleet.bots:
         bot.close()
     await asyncio.sleep(0.05)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -68,6 +69,19 @@ def server_env(port: int, extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
+def snapshot(ref: str = "HEAD") -> tuple[Path, str]:
+    """Export `server/` at `ref` to a fresh folder: the work tree may hold someone's half edit."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = Path(tempfile.mkdtemp(prefix=f"pac-arena-{commit}-"))
+    archive = subprocess.run(
+        ["git", "archive", ref, "server"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder, commit
+
+
 def prioritise(pid: int, cpu: int | None, nice: int) -> None:
     """Pin `pid` to `cpu` and raise its CPU share (a negative nice needs root; else skipped).
 
@@ -89,10 +103,11 @@ def running(
     cpu: int | None,
     log: Path,
     nice: int = 0,
+    cwd: Path = ROOT,
 ) -> Iterator[psutil.Process]:
     """Run a server-like process pinned to `cpu` until the block ends, then stop it (SIGTERM)."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=dict(env), stdout=out, stderr=out)
+        proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=out, stderr=out)
     try:
         prioritise(proc.pid, cpu, nice)
         wait_for_port(port, proc)

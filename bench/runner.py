@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -56,18 +58,24 @@ class Machine:
     uvloop: bool
     logs: Path
     nice: int = 0  # for server, ceiling and bots alike
+    server_dir: Path = procs.ROOT  # where `python -m server` runs from (a snapshot of HEAD)
 
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _argv_env(
-    target: str, port: int, frame_bytes: int, m: Machine
-) -> tuple[list[str], dict[str, str]]:
+@contextmanager
+def _serving(target: str, port: int, m: Machine, frame_bytes: int = 64) -> Iterator[Any]:
+    """The server (from `m.server_dir`) or the ceiling, pinned, on `port`."""
+    log = m.logs / f"{target}.log"
+    env = procs.server_env(port)
     if target == "server":
-        return procs.server_argv(), procs.server_env(port)
-    return procs.ceiling_argv(port, frame_bytes, m.uvloop), procs.server_env(port)
+        argv, cwd = procs.server_argv(), m.server_dir
+    else:
+        argv, cwd = procs.ceiling_argv(port, frame_bytes, m.uvloop), procs.ROOT
+    with procs.running(argv, port, env, m.server_cpu, log, m.nice, cwd) as proc:
+        yield proc
 
 
 def measure_players(
@@ -75,8 +83,7 @@ def measure_players(
 ) -> dict[str, Any]:
     """One step of figure 1: `players` playing bots against a fresh server (or the ceiling)."""
     port = procs.free_port()
-    argv, env = _argv_env(target, port, frame_bytes, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice) as proc:
+    with _serving(target, port, m, frame_bytes) as proc:
         start_at = time.time() + 0.2
         measure_at = start_at + players / p.rate + p.warmup_s
         options = FleetOptions(
@@ -114,11 +121,15 @@ def measure_players(
 
 
 def passed(r: dict[str, Any]) -> bool:
-    """The bar of figure 1: p99 lateness under 5 ms, every client >= 99% of its frames."""
+    """The bar of figure 1: p99 lateness under 5 ms, every client >= 99% of its frames.
+
+    The p99 is taken per second and the median second must pass (see `stats.lateness_ms`);
+    the whole window's p99, host stalls included, is reported next to it.
+    """
     return bool(
         r["joined"] >= r["players"]
         and r["clients_in_rooms"] >= r["players"]
-        and r["lateness_ms"]["p99"] < LATENESS_BAR_MS
+        and r["lateness_ms"].get("slice_p99", r["lateness_ms"]["p99"]) < LATENESS_BAR_MS
         and r["clients_below_99"] == 0
         and r["error_total"] == 0
     )
@@ -140,8 +151,10 @@ def players_per_core(p: Preset, m: Machine) -> dict[str, Any]:
                 frame_bytes = round(row["frame_bytes_mean"])
             rows.append(row)
             verdict = "pass" if row["passed"] else "FAIL"
+            late = row["lateness_ms"]
             say(
-                f"[fig 1] {target} {players}: {verdict} p99 {row['lateness_ms']['p99']:.1f} ms, "
+                f"[fig 1] {target} {players}: {verdict} p99 per second "
+                f"{late.get('slice_p99', 0):.1f} ms (window {late['p99']:.1f} ms), "
                 f"min frames {row['frame_ratio']['min']:.3f}, cpu {row['server_cpu_pct']}%, "
                 f"bots cpu {row['bot_cpu_pct']}%, errors {row['error_total']}"
             )
@@ -174,8 +187,7 @@ def _median(values: list[int]) -> int:
 def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     """Figure 4: `storm` clients connect and join within one second while others play."""
     port = procs.free_port()
-    argv, env = _argv_env(target, port, 64, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice):
+    with _serving(target, port, m):
         now = time.time()
         settle = p.storm_observers / p.rate + p.warmup_s
         storm_at = now + 0.2 + settle
@@ -205,8 +217,7 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
 def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     """Figure 5: RSS growth per connected client that said hello and sits in the lobby."""
     port = procs.free_port()
-    argv, env = _argv_env(target, port, 64, m)
-    with procs.running(argv, port, env, m.server_cpu, m.logs / f"{target}.log", m.nice) as proc:
+    with _serving(target, port, m) as proc:
         time.sleep(p.settle_s)
         rss0 = proc.memory_info().rss
         start_at = time.time() + 0.2
@@ -238,6 +249,8 @@ def core_fps(p: Preset, m: Machine) -> dict[str, Any]:
     measure = getattr(core, "measure", None)
     if measure is None:
         return {"error": "bench/core.py has no measure()"}
+    if str(m.server_dir) not in sys.path:
+        sys.path.insert(0, str(m.server_dir))  # measure the same snapshot as the server
     before = os.sched_getaffinity(0)
     if m.server_cpu is not None:
         os.sched_setaffinity(0, {m.server_cpu})

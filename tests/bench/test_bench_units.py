@@ -94,6 +94,19 @@ def test_lateness_restarts_at_a_new_room() -> None:
     assert abs(result["max"] - 2.0) < 1e-6
 
 
+def test_one_stalled_second_does_not_decide_the_per_second_p99() -> None:
+    tick = 60
+    frames = list(range(0, 600, 3))  # ten seconds at 20 Hz
+    times = [100.0 + f / tick for f in frames]
+    for i in range(40, 50):  # half a second of frames held up by a stall, 300 ms at worst
+        times[i] += 0.3 - 0.03 * (i - 40)
+    result = lateness_ms([(times, frames)], tick, t0=100.0)
+    assert result["slices"] == 10
+    assert result["p99"] > 200  # the window's p99 is the stall
+    assert result["slice_p99"] < 1e-6  # most seconds were on time
+    assert result["slice_p99_max"] > 200
+
+
 def test_percentile_nearest_rank() -> None:
     values = [float(i) for i in range(101)]
     assert percentile(values, 99) == 99.0
