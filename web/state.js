@@ -22,6 +22,8 @@ export const EventKind = Object.freeze({
 export const INTERP_DELAY_MS = 100;
 // An x jump wider than half the screen is a tunnel wrap: snap, never smear.
 const WRAP_JUMP_PX = 112;
+// Faster than anything moves in the arcade (eyes going home are the fastest, ~2 px/frame).
+const MAX_PX_PER_FRAME = 3;
 const KEEP_MS = 1000;
 
 /** Decode one binary state frame (protocol v1, little-endian) into a plain object. */
@@ -207,11 +209,14 @@ export class GameState {
     const span = b.t - a.t;
     const alpha = span > 0 ? Math.min(1, Math.max(0, (target - a.t) / span)) : 1;
     const near = alpha < 0.5 ? a : b;
+    // Anything further than an actor can travel between the two frames is a teleport
+    // (respawn, level start, the tunnel): snap to it rather than slide across the maze.
+    const reach = (b.frame - a.frame) * MAX_PX_PER_FRAME + 8;
     const players = b.players.map((pb) => {
       const pa = a.players.find((p) => p.id === pb.id);
-      return this.mix(pa, pb, alpha);
+      return this.mix(pa && pa.state === pb.state ? pa : null, pb, alpha, reach);
     });
-    const ghosts = b.ghosts.map((gb, i) => this.mix(a.ghosts[i], gb, alpha));
+    const ghosts = b.ghosts.map((gb, i) => this.mix(a.ghosts[i], gb, alpha, reach));
     // Pellets eaten in snapshots not yet on screen are still drawn, so dots vanish under
     // the Pac-Man that eats them rather than a tile ahead of it.
     const pending = new Set();
@@ -228,9 +233,11 @@ export class GameState {
     };
   }
 
-  mix(pa, pb, alpha) {
+  mix(pa, pb, alpha, reach) {
     if (!pa) return { ...pb };
-    const jump = Math.abs(pb.x - pa.x) > WRAP_JUMP_PX || Math.abs(pb.y - pa.y) > WRAP_JUMP_PX;
+    const dx = Math.abs(pb.x - pa.x);
+    const dy = Math.abs(pb.y - pa.y);
+    const jump = dx > WRAP_JUMP_PX || dx + dy > reach;
     const base = alpha < 0.5 ? pa : pb;
     if (jump) return { ...base };
     return { ...base, x: lerp(pa.x, pb.x, alpha), y: lerp(pa.y, pb.y, alpha) };

@@ -202,8 +202,8 @@ def test_gap_requests_a_keyframe_and_interpolation_snaps_across_the_tunnel(page:
     v2 = view_at(3, (player(0, 104, 10), player(1, 237)), full & ~1)
     v3 = view_at(6, (player(0, 108, 20), player(1, 233)), full & ~0b11)
     v5 = view_at(12, (player(0, 116, 30), player(1, 225)), full & ~0b111)
-    v6 = view_at(15, (player(0, 120, 40), player(1, 221)), full & ~0b1111)
-    v7 = view_at(18, (player(0, 124, 50), player(1, -14)), full & ~0b11111)
+    v6 = view_at(15, (player(0, 120, 40), player(1, 221), player(2, 60)), full & ~0b1111)
+    v7 = view_at(18, (player(0, 124, 50), player(1, -14), player(2, 100)), full & ~0b11111)
     frames = [
         (protocol.encode_keyframe(1, v1, N_PELLETS, []), 1000),
         (protocol.encode_delta(2, v2, v1, []), 1050),
@@ -224,6 +224,7 @@ def test_gap_requests_a_keyframe_and_interpolation_snaps_across_the_tunnel(page:
     by_id = {p["id"]: p for p in final["players"]}
     assert by_id[0]["x"] == pytest.approx(122)  # lerped between 120 and 124
     assert by_id[1]["x"] in (221, -14)  # tunnel wrap: snapped, never drawn mid-screen
+    assert by_id[2]["x"] in (60, 100)  # 40 px in 3 frames is a teleport (respawn): snapped
     assert final["pending"] == [4]  # eaten in a snapshot not yet on screen: still drawn
 
 
