@@ -87,6 +87,7 @@ class Room:
         self._countdown_shown = -1
         self._over_until = 0.0
         self._send_every = max(1, config.tick_hz // config.send_hz)
+        self._send_phase = sum(code.encode()) % self._send_every
         self._keyframe_every = max(1, round(config.keyframe_interval_s * config.send_hz))
         self._sends = 0
         self._send_due = False
@@ -254,7 +255,8 @@ class Room:
             self._drain()
             if self.arena.over:
                 self._game_over()
-        if n % self._send_every == 0:
+        # Rooms are spread over the send period so they do not all encode on the same tick.
+        if (n + self._send_phase) % self._send_every == 0:
             self._send_due = True
 
     def flush(self, n: int, now: float) -> None:

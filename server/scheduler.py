@@ -106,6 +106,8 @@ class Scheduler:
 
     async def run(self) -> None:
         """Tick until `stop()`; sleeps until the next due tick."""
+        if self.n == 0:
+            self.start = self.clock()  # time spent before running is not a backlog
         while not self._stopped:
             self.run_due()
             delay = self.due(self.n) - self.clock()

@@ -27,6 +27,7 @@ from server.rooms import Registry
 log = logging.getLogger("server.session")
 
 FLOOD_WINDOW_S = 5.0
+TEXT_BACKLOG_FACTOR = 16  # times write_buffer_high
 
 
 class Connection:
@@ -42,10 +43,22 @@ class Connection:
         self.close_task: asyncio.Task[None] | None = None
 
     def _open(self) -> bool:
-        return not self.closing and self.ws.protocol.state is State.OPEN
+        return (
+            not self.closing
+            and self.ws.protocol.state is State.OPEN
+            and not self.ws.transport.is_closing()
+        )
 
     def send_text(self, data: str) -> None:
+        """Queue a control or chat message; never dropped, but a client that lets them pile up
+        far past the state-frame threshold (e.g. in the lobby, where no frames flow) is closed."""
         if not self._open():
+            return
+        if (
+            self.ws.transport.get_write_buffer_size()
+            > TEXT_BACKLOG_FACTOR * self.config.write_buffer_high
+        ):
+            self.close(1008, "too slow: the connection cannot keep up")
             return
         try:
             self.ws.protocol.send_text(data.encode())

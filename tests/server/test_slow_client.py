@@ -56,3 +56,33 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_play_on(
     assert talker.gaps == 0
     await talker.close()
     stuck.ws.transport.abort()
+
+
+async def test_a_stuck_lobby_client_is_cut_off_too(start_server: StartServer) -> None:
+    app = await start_server(
+        write_buffer_high=1024,
+        socket_send_buffer=4096,
+        chat_lines_per_10s=1000,
+        messages_per_second=500.0,
+        message_burst=500,
+    )
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", app.port))
+    stuck = Client(
+        await connect(f"ws://127.0.0.1:{app.port}/ws", sock=sock, compression=None, max_queue=4)
+    )
+    await stuck.hello("Stuck")
+    await stuck.expect("rooms")
+    stuck._reader.cancel()
+    stuck.ws.transport.pause_reading()
+    talker = await Client.open(app.port)
+    await talker.hello("Talker")
+    session = next(s for s in app.sessions if s.name == "Stuck")
+    started = time.monotonic()
+    while not session.conn.closing and time.monotonic() - started < 10:
+        await talker.send({"type": "chat", "channel": "lobby", "text": "y" * 200})
+        await asyncio.sleep(0.002)
+    assert session.conn.closing, "a lobby client that never reads was never cut off"
+    await talker.close()
+    stuck.ws.transport.abort()
