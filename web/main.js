@@ -46,6 +46,7 @@ const app = {
   latency: null,
   connState: "connecting",
   fatalText: "",
+  lastScore: 0,
 };
 
 function getToken() {
@@ -329,7 +330,10 @@ function askKeyframe() {
 }
 
 function onEvents(f) {
-  if (f.eaten.length) sound.play("dot");
+  // Chomp only for your own pellets: eight Pac-Men chomping at once is noise.
+  const myScore = f.scores.find((s) => s.id === app.you);
+  if (f.eaten.length && myScore && myScore.score > app.lastScore) sound.play("dot");
+  if (myScore) app.lastScore = myScore.score;
   const now = performance.now();
   for (const e of f.events) {
     const mine = e.player === app.you && app.you !== null;

@@ -336,7 +336,8 @@ export class Renderer {
     }
     if (v && v.phase === Phase.READY) this.text("READY!", 112, 164, "#ffe600", 8);
     if (me && me.state === PlayerState.OUT) {
-      this.banner([["YOU'RE OUT", "#ff3030", 10], ["watching the others", "#fff", 6]]);
+      // A line, not a banner: an eliminated player keeps watching the others play.
+      this.text("YOU'RE OUT - WATCHING", 112, 164, "#ff3030", 7);
     } else if (me && (me.state === PlayerState.DYING || me.state === PlayerState.RESPAWNING)) {
       this.text(me.state === PlayerState.DYING ? "CAUGHT!" : "RESPAWNING...", 112, 164, "#ff3030", 8);
     }
