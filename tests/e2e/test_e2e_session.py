@@ -59,6 +59,12 @@ def test_quick_play_opens_a_public_room_listed_in_other_lobbies(new_page: NewPag
     row.get_by_role("button", name="Watch").click()
     watcher.wait_for_function(f"() => window.pacArena.room === {code!r}")
     assert watcher.evaluate("window.pacArena.you") is None
+    # Sound is off until the player turns it on (a click, so WebAudio may start).
+    sound = player.locator("#sound")
+    assert sound.inner_text() == "Sound: off" and sound.get_attribute("aria-pressed") == "false"
+    sound.click()
+    assert sound.inner_text() == "Sound: on" and sound.get_attribute("aria-pressed") == "true"
+    player.wait_for_timeout(300)  # some frames (and maybe chomps) with sound on
     assert player.errors == [] and watcher.errors == []  # type: ignore[attr-defined]
 
 
