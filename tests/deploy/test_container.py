@@ -24,7 +24,8 @@ from websockets.typing import Origin
 
 from tests.deploy.conftest import REPO
 
-pytestmark = pytest.mark.container
+# The first run builds the base image with debootstrap: allow for it beyond the usual 120 s.
+pytestmark = [pytest.mark.container, pytest.mark.timeout(900)]
 
 BUILD = REPO / "deploy" / "container" / "build.sh"
 # One tag per run, so test runs in parallel (sharing the layer cache) never swap images.
