@@ -94,6 +94,7 @@ def intents(page: Page) -> list[bytes]:
 
 
 def test_keys_in_one_page_move_its_pac_man_in_both(duo: Duo) -> None:
+    wait_js(duo.a, alice_alive(duo))
     duo.a.focus("#screen")
     sent_before = len(intents(duo.a))
     for _ in range(4):  # held or repeated: the direction is sent once, when it changes
@@ -150,9 +151,18 @@ def test_screenshot_shows_the_game(duo: Duo, artifacts: Path) -> None:
     assert counts["yellow"] > 10, counts  # Alice (seat colour yellow) or text
 
 
+def alice_alive(duo: Duo) -> str:
+    """A JS predicate: Alice is alive (not caught, respawning or out) in the page."""
+    return f"window.pacArena.state.players.find(p => p.id === {duo.a_id}).state === 0"
+
+
 def test_reload_resumes_the_same_seat(duo: Duo) -> None:
+    wait_js(duo.a, alice_alive(duo))
+    if me_in(duo.a, duo.a_id)["score"] == 0:  # type: ignore[index]
+        duo.a.keyboard.press("ArrowRight")  # run alone: eat a dot first, so "kept" means something
+        wait_js(duo.a, f"window.pacArena.state.players.find(p => p.id === {duo.a_id}).score > 0")
     before = me_in(duo.a, duo.a_id)
-    assert before is not None
+    assert before is not None and before["score"] > 0
     roster_size = len(duo.b.evaluate("window.pacArena.state.players"))
     duo.a.reload()
     wait_js(duo.a, f"window.pacArena.room === {duo.code!r} && window.pacArena.state.synced")
@@ -162,8 +172,10 @@ def test_reload_resumes_the_same_seat(duo: Duo) -> None:
     assert after["name"] == "Alice"
     assert after["score"] >= before["score"]
     assert len(duo.b.evaluate("window.pacArena.state.players")) == roster_size
-    # Still playable after the resume: a key press turns Alice in Bob's page.
-    current = after["dir"]
+    # Still playable after the resume: a key press turns Alice in Bob's page. (Reversing is
+    # always possible; if a ghost caught her meanwhile, wait for her to come back first.)
+    wait_js(duo.a, alice_alive(duo), 15)
+    current = me_in(duo.a, duo.a_id)["dir"]  # type: ignore[index]
     duo.a.keyboard.press("ArrowRight" if current != RIGHT else "ArrowLeft")
     wanted = RIGHT if current != RIGHT else LEFT
     wait_js(duo.b, f"window.pacArena.state.players.find(p => p.id === {duo.a_id}).dir === {wanted}")
