@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,15 +29,18 @@ def lateness_ms(
     tick_hz: int,
     t0: float | None = None,
     slice_s: float = 1.0,
+    memory_s: float = 1.0,
 ) -> dict[str, Any]:
     """How late state frames arrive against the simulation clock they carry.
 
     Each series is (arrival times in s, simulation frame numbers) of one connection, with a
-    frame number of -1 starting a new segment (a new room). Within a segment a frame due at
-    `frame / tick_hz` should arrive a constant offset after that; the smallest offset seen is
-    taken as on time, and each frame's excess over it is its lateness. This folds the server's
-    tick lateness together with its fan-out time and the bots' own delays, so it is an upper
-    bound on the tick lateness; the ceiling is measured by the very same code.
+    frame number of -1 starting a new segment (a new room). A frame due at `frame / tick_hz`
+    should arrive a constant offset after that; the smallest offset seen over the previous
+    `memory_s` (this frame included) counts as on time and the frame's excess over it is its
+    lateness. The trailing minimum, rather than one for the whole run, follows a server that
+    re-bases its schedule after dropping ticks, as its own lateness gauge would. This folds the
+    server's tick lateness together with its fan-out time and the bots' own delays, so it is an
+    upper bound on the tick lateness; the ceiling is measured by the very same code.
 
     With `t0` (the window's start on the same clock), samples are also cut into `slice_s`
     slices: `slice_p99` is the median over slices of each slice's p99. On a shared machine a
@@ -47,21 +51,24 @@ def lateness_ms(
     slices: dict[int, list[float]] = {}
     period = 1.0 / tick_hz
     for times, frames in series:
-        start = 0
-        n = len(frames)
-        while start < n:
-            end = start
-            while end < n and (end == start or frames[end] > frames[end - 1]):
-                end += 1
-            kept = [i for i in range(start, end) if frames[i] >= 0]
-            if kept:
-                base = min(times[i] - frames[i] * period for i in kept)
-                for i in kept:
-                    late = (times[i] - frames[i] * period - base) * 1000
-                    samples.append(late)
-                    if t0 is not None:
-                        slices.setdefault(int((times[i] - t0) // slice_s), []).append(late)
-            start = end
+        window: deque[tuple[float, float]] = deque()  # (time, offset), offsets increasing
+        previous = -1
+        for t, frame in zip(times, frames, strict=True):
+            if frame < 0 or frame <= previous:
+                window.clear()  # a new room, or a clock that did not advance: start over
+            previous = frame
+            if frame < 0:
+                continue
+            offset = t - frame * period
+            while window and window[-1][1] >= offset:
+                window.pop()
+            window.append((t, offset))
+            while window[0][0] < t - memory_s:
+                window.popleft()
+            late = (offset - window[0][1]) * 1000
+            samples.append(late)
+            if t0 is not None:
+                slices.setdefault(int((t - t0) // slice_s), []).append(late)
     samples.sort()
     result: dict[str, Any] = percentiles(samples, (50, 90, 99, 100))
     result["samples"] = len(samples)

@@ -107,6 +107,16 @@ def test_one_stalled_second_does_not_decide_the_per_second_p99() -> None:
     assert result["slice_p99_max"] > 200
 
 
+def test_a_rebased_schedule_counts_as_late_for_one_second_only() -> None:
+    tick = 60
+    frames = list(range(0, 600, 3))  # ten seconds at 20 Hz
+    times = [f / tick + (0.133 if i >= 100 else 0.0) for i, f in enumerate(frames)]
+    result = lateness_ms([(times, frames)], tick, t0=0.0)
+    assert abs(result["max"] - 133) < 1e-6  # the jump itself is seen
+    assert result["slice_p99"] < 1e-6 and result["slice_p99_max"] > 100
+    assert result["p90"] < 1e-6  # after a second the new schedule is the baseline
+
+
 def test_percentile_nearest_rank() -> None:
     values = [float(i) for i in range(101)]
     assert percentile(values, 99) == 99.0
