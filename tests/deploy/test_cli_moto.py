@@ -383,3 +383,15 @@ def test_common_options_work_after_the_command(
         capsys, "--region", "us-east-1", "outputs", "--stack", STACK, "--region", REGION
     )
     assert code == 0
+
+
+def test_the_real_client_folder_gets_known_types(aws: dict[str, Any]) -> None:
+    """Every file web/ ships has a proper type (nothing falls back to octet-stream)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    done = publish.publish(s3, aws["bucket"], REPO / "web", WS_URL, progress=lambda _: None)
+    types = {u.key: u.content_type for u in done}
+    assert types["index.html"] == "text/html; charset=utf-8"
+    assert "application/octet-stream" not in types.values(), types
+    assert all(types[k].startswith("text/javascript") for k in types if k.endswith(".js"))
+    body = s3.get_object(Bucket=aws["bucket"], Key="config.json")["Body"].read()
+    assert json.loads(body) == {"wsUrl": WS_URL}

@@ -7,6 +7,7 @@ stand-in base image with debootstrap (about a minute); later runs reuse the cach
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -78,30 +79,26 @@ def image() -> Iterator[dict[str, str]]:
         podman(env, "rmi", IMAGE)  # the tag only; the cached layers stay for the next run
 
 
-@pytest.fixture
-def container(image: dict[str, str]) -> Iterator[dict[str, Any]]:
+@contextlib.contextmanager
+def running(env: dict[str, str], port: int, **settings: str) -> Iterator[str]:
+    """Run the image on 127.0.0.1:`port` with extra environment `settings`; yields its name."""
     name = f"pac-arena-test-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    run = podman(
-        image,
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--read-only",  # as on ECS (readonlyRootFilesystem)
-        "-p",
-        f"127.0.0.1:{port}:8080",
-        "-e",
-        f"ALLOWED_ORIGINS={ALLOWED}",
-        "-e",
-        "COUNTDOWN_S=0",
-        IMAGE,
-    )
+    flags = [f"--env={key}={value}" for key, value in settings.items()]
+    # --read-only as on ECS (readonlyRootFilesystem).
+    args = ["run", "-d", "--name", name, "--read-only", "-p", f"127.0.0.1:{port}:8080"]
+    run = podman(env, *args, *flags, IMAGE)
     assert run.returncode == 0, run.stderr
     try:
-        yield {"name": name, "port": port, "env": image}
+        yield name
     finally:
-        podman(image, "rm", "-f", "-t", "0", name)
+        podman(env, "rm", "-f", "-t", "0", name)
+
+
+@pytest.fixture
+def container(image: dict[str, str]) -> Iterator[dict[str, Any]]:
+    port = free_port()
+    with running(image, port, ALLOWED_ORIGINS=ALLOWED, COUNTDOWN_S="0") as name:
+        yield {"name": name, "port": port, "env": image}
 
 
 def wait_healthy(env: dict[str, str], name: str, limit: float = 60) -> float:
