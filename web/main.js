@@ -424,7 +424,8 @@ async function main() {
     ev.currentTarget.setAttribute("aria-pressed", String(sound.enabled));
   });
   window.addEventListener("resize", () => app.room && fitCanvas());
-  setInterval(() => app.session && app.conn.ping(performance.now()), 5000);
+  // Latency for the status line, and proof of life for the connection's stall watchdog.
+  setInterval(() => app.session && app.conn.ping(performance.now()), 2000);
   app.conn.connect();
   requestAnimationFrame(frame);
 }

@@ -6,6 +6,9 @@ export const DIRS = Object.freeze({ right: 0, down: 1, left: 2, up: 3 });
 const DIR_NAMES = ["right", "down", "left", "up"];
 const INTENT_TAG = 0x10;
 
+// A live server is never this quiet (state frames at 20 Hz, pongs every 2 s): the link is
+// dead even if the socket has not noticed (a phone switching networks, a half-open TCP).
+const STALL_MS = 6000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 // Close codes after which retrying cannot help.
@@ -25,12 +28,15 @@ export function backoffDelay(attempt, random = Math.random) {
  * and "fatal". `hello()` is sent by the owner from the "open" status.
  */
 export class Connection {
-  constructor(url, handlers) {
+  constructor(url, handlers, { stallMs = STALL_MS } = {}) {
     this.url = url;
     this.handlers = handlers;
+    this.stallMs = stallMs;
     this.ws = null;
     this.attempt = 0;
     this.timer = null;
+    this.watchdog = null;
+    this.lastHeard = 0;
     this.stopped = false;
     this.bytesIn = 0;
   }
@@ -49,6 +55,9 @@ export class Connection {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
+      this.lastHeard = performance.now();
+      clearInterval(this.watchdog);
+      this.watchdog = setInterval(() => this.checkStall(ws), 1000);
       this.status("open");
     };
     ws.onmessage = (ev) => {
@@ -62,9 +71,19 @@ export class Connection {
     };
   }
 
+  /** Give up on a socket that has gone silent; the usual backoff then reconnects. */
+  checkStall(ws) {
+    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+    if (performance.now() - this.lastHeard < this.stallMs) return;
+    this.ws = null;
+    ws.close(4001, "no data from the server");
+    this.closed(1006, "no data from the server");
+  }
+
   /** Close and connect again at once (new name, or the server asked us to move). */
   reconnectNow() {
     this.attempt = 0;
+    clearInterval(this.watchdog);
     const old = this.ws;
     this.ws = null;
     if (old) old.close(1000);
@@ -74,11 +93,13 @@ export class Connection {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     if (this.ws) this.ws.close(1000);
     this.ws = null;
   }
 
   closed(code, reason) {
+    clearInterval(this.watchdog);
     if (this.stopped) return this.status("closed", { code, reason });
     if (FATAL_CLOSE.has(code)) return this.status("fatal", { code, reason });
     const delay = backoffDelay(this.attempt++);
@@ -91,6 +112,7 @@ export class Connection {
   }
 
   dispatch(data) {
+    this.lastHeard = performance.now();
     if (typeof data !== "string") {
       this.bytesIn += data.byteLength;
       if (this.handlers.state) this.handlers.state(data);

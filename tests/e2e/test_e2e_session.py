@@ -95,3 +95,28 @@ def test_protocol_version_mismatch_shows_why_and_stops_retrying(new_page: NewPag
     page.wait_for_timeout(1500)  # no reconnect loop: still exactly one hello sent
     hellos = [d for kind, _, d in page.wire if kind == "sent" and '"hello"' in str(d)]  # type: ignore[attr-defined]
     assert len(hellos) == 1
+
+
+def test_dead_link_is_noticed_and_the_seat_resumes_without_a_reload(new_page: NewPage) -> None:
+    page = new_page("", name="Roamer")
+    page.wait_for_function("() => window.pacArena && window.pacArena.connected")
+    page.click("#create")
+    page.wait_for_function("() => window.pacArena.room !== null && window.pacArena.you !== null")
+    code, seat = page.evaluate("[window.pacArena.room, window.pacArena.you]")
+
+    # Offline emulation stalls the open socket without closing it, like a phone changing
+    # networks: only the silence watchdog can notice.
+    page.context.set_offline(True)
+    banner = page.locator("#banner")
+    banner.wait_for(state="visible", timeout=10_000)
+    assert "Reconnecting" in banner.inner_text()
+    page.context.set_offline(False)
+
+    page.wait_for_function("() => window.pacArena.connected", timeout=15_000)
+    page.wait_for_function(f"() => window.pacArena.room === {code!r}")
+    assert page.evaluate("window.pacArena.you") == seat
+    assert banner.is_hidden()
+    hellos = [str(d) for kind, _, d in page.wire if kind == "sent" and '"hello"' in str(d)]  # type: ignore[attr-defined]
+    assert len(hellos) >= 2 and '"token"' in hellos[-1]
+    page.wait_for_function("() => window.pacArena.state.synced")
+    assert len(page.evaluate("window.pacArena.state.players")) == 1  # the same seat, not a new one
