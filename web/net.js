@@ -74,6 +74,11 @@ export class Connection {
   /** Give up on a socket that has gone silent; the usual backoff then reconnects. */
   checkStall(ws) {
     if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+    if (document.hidden) {
+      // Hidden tabs get their timers (and so our pings) throttled: silence proves nothing.
+      this.lastHeard = performance.now();
+      return;
+    }
     if (performance.now() - this.lastHeard < this.stallMs) return;
     this.ws = null;
     ws.close(4001, "no data from the server");
