@@ -404,7 +404,7 @@ def encode_keyframe(seq: int, view: ArenaView, n_pellets: int, events: Sequence[
     return bytes(out)
 
 
-SCORE_EVERY = 8  # a changed score waits at most SCORE_EVERY - 1 frames (350 ms); lives never wait
+SCORE_EVERY = 10  # a changed score waits at most SCORE_EVERY - 1 frames (450 ms); lives never wait
 
 
 def encode_delta(
