@@ -10,6 +10,7 @@ from cfnlint.decode import cfn_yaml
 
 from deploy import cli, taskdef
 from tests.deploy.conftest import REPO
+from tests.deploy.test_taskdef_model import enum_errors, input_shape, model_errors
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,22 @@ def test_outputs_cover_what_the_cli_reads(stack: Any) -> None:
     assert read >= {"ClusterName", "ServiceName", "ClientBucketName", "WebSocketUrl"}
     assert read <= set(stack["Outputs"])
     assert stack["Parameters"]["EcrRepositoryName"]["Default"] == cli.DEFAULT_REPOSITORY
+
+
+def _as_api(value: Any) -> Any:
+    """A CloudFormation property tree in the ECS API's spelling, intrinsics made plain strings."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+            return "resolved-by-cloudformation"
+        return {k[0].lower() + k[1:]: _as_api(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_api(v) for v in value]
+    return value
+
+
+def test_stack_task_definition_matches_the_ecs_model(stack: Any) -> None:
+    task = _as_api(props(stack, "TaskDefinition"))
+    assert model_errors(task) == ""
+    assert enum_errors(task, input_shape()) == []
+    task["networkMode"] = "bridge-ish"
+    assert len(enum_errors(task, input_shape())) == 1
