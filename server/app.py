@@ -101,6 +101,8 @@ class App:
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = http.split_path(request.path)
+        if request.method != "GET":
+            return http.text(405, "only GET is served here\n")
         if path == "/healthz":
             return http.text(503, "draining\n") if self.draining else http.text(200, "ok\n")
         if path == "/ws":

@@ -24,7 +24,13 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 
-_REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 
 
 def response(status: int, body: bytes, content_type: str, cache: str = "no-cache") -> Response:

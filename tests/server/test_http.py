@@ -13,10 +13,10 @@ from tests.server.conftest import StartServer
 
 
 async def http_get(
-    port: int, path: str, headers: dict[str, str] | None = None
+    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, dict[str, str], bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
@@ -109,3 +109,11 @@ async def test_websocket_only_at_ws(start_server: StartServer) -> None:
     with pytest.raises(InvalidStatus) as caught:
         await connect(f"ws://127.0.0.1:{app.port}/other")
     assert caught.value.response.status_code == 404
+
+
+async def test_only_get_is_served(start_server: StartServer, web: Path) -> None:
+    app = await start_server(static_dir=str(web))
+    for method in ("POST", "PUT", "DELETE", "HEAD"):
+        status, _, _ = await http_get(app.port, "/", method=method)
+        assert status == 405, method
+    assert (await http_get(app.port, "/healthz", method="POST"))[0] == 405
