@@ -41,7 +41,9 @@ async def test_serves_prints_url_and_drains_on_sigterm() -> None:
         c = await Client.open(port)
         await c.hello("Ada")
         await c.send({"type": "create", "mode": "arena"})
-        await c.expect("joined")
+        token = (await c.expect("joined"))["token"]
+        await c.send({"type": "chat", "channel": "room", "text": "marker-7Qz"})
+        await c.expect("chat", lambda m: m["text"] == "marker-7Qz")
         await c.wait_for(lambda: c.frames)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -53,6 +55,8 @@ async def test_serves_prints_url_and_drains_on_sigterm() -> None:
         logs = (await proc.stderr.read()).decode().splitlines()
         assert logs and all(line.startswith("{") for line in logs)  # one JSON object per line
         assert any('"room"' in line for line in logs)
+        # Info logs carry ids, never what people wrote or their resume tokens.
+        assert not any("marker-7Qz" in line or token in line for line in logs)
     finally:
         if proc.returncode is None:
             proc.kill()
