@@ -395,3 +395,11 @@ def test_the_real_client_folder_gets_known_types(aws: dict[str, Any]) -> None:
     assert all(types[k].startswith("text/javascript") for k in types if k.endswith(".js"))
     body = s3.get_object(Bucket=aws["bucket"], Key="config.json")["Body"].read()
     assert json.loads(body) == {"wsUrl": WS_URL}
+
+
+def test_missing_bucket_is_a_clear_error(
+    aws: dict[str, Any], web_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "publish-client", "--bucket", "nope", "--web-dir", str(web_dir))
+    assert code == 2
+    assert err.strip() == "deploy: error: bucket 'nope' does not exist"
