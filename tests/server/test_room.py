@@ -215,3 +215,20 @@ def test_joining_during_game_over_seats_you_for_the_next_game() -> None:
     w.run(1.2)
     assert room.state in ("countdown", "playing")
     assert {p.id for p in c.states[-1].players} == {0, 1}
+
+
+def test_the_lobby_room_list_is_throttled_to_once_a_second(world: World) -> None:
+    watcher = RecordingPeer()
+    world.registry.enter_lobby(watcher)
+    assert len(watcher.of("rooms")) == 1  # on entering
+    for _ in range(30):  # a burst of changes: rooms opening and players joining
+        room = world.registry.create(Mode.ARENA, private=False)
+        room.join(RecordingPeer(), "x", spectate=False)
+        world.run(0.1)
+    lists = watcher.of("rooms")
+    assert 3 <= len(lists) <= 5  # 3 s of changes: about one list a second, not thirty
+    world.run(1.1)
+    assert len(watcher.of("rooms")[-1]["rooms"]) == 30
+    before = len(watcher.of("rooms"))
+    world.run(3.0)
+    assert len(watcher.of("rooms")) == before  # nothing changed: nothing sent
