@@ -34,7 +34,13 @@ def new_code(taken: set[str] | dict[str, Room]) -> str:
 
 
 class RoomDirectory(Protocol):
-    """What a session needs from the registry."""
+    """Everything a session needs from the registry: the seam for a cross-process registry.
+
+    `Registry` below serves this process's rooms from memory; a shared-backend version would
+    find rooms, seats and lobby members through the bus and relay to the owning process.
+    """
+
+    draining: bool
 
     def create(self, mode: Mode, private: bool) -> Room: ...
 
@@ -43,6 +49,14 @@ class RoomDirectory(Protocol):
     def quick_play(self, mode: Mode) -> Room: ...
 
     def seat_for(self, token: str) -> tuple[Room, Seat] | None: ...
+
+    def register_seat(self, room: Room, seat: Seat) -> None: ...
+
+    def enter_lobby(self, peer: Peer) -> None: ...
+
+    def leave_lobby(self, peer: Peer) -> None: ...
+
+    def lobby_chat(self, peer: Peer, name: str, raw: str) -> None: ...
 
 
 class Registry:

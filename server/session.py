@@ -22,7 +22,7 @@ from server.config import Config
 from server.metrics import STATS
 from server.names import InvalidName, clean_name
 from server.room import Room
-from server.rooms import Registry
+from server.rooms import RoomDirectory
 
 log = logging.getLogger("server.session")
 
@@ -95,7 +95,7 @@ class Connection:
 class Session:
     """Runs one connection from `hello` to close."""
 
-    def __init__(self, ws: ServerConnection, config: Config, registry: Registry) -> None:
+    def __init__(self, ws: ServerConnection, config: Config, registry: RoomDirectory) -> None:
         now = time.monotonic()
         self.ws = ws
         self.config = config
