@@ -253,6 +253,8 @@ class Bot(asyncio.Protocol):
         if record is None:
             return
         x, y, direction, state = record
+        if self.probe_dir != -1 and (data[9] != wire.PHASE_PLAYING or state != 0):
+            self.probe_dir = -1  # frozen, dying or between levels: turns wait; not a sample
         if self.probe_dir != -1:
             if direction == self.probe_dir:
                 if self.fleet.measuring:

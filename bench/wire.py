@@ -21,6 +21,7 @@ OP_PONG = 0xA
 KEYFRAME = 1
 DELTA = 2
 INTENT = 0x10
+PHASE_PLAYING = 1
 PHASE_GAME_OVER = 5
 
 # Direction numbers on the wire, clockwise from right, and their unit steps in tiles.
