@@ -16,6 +16,7 @@
 #   PYTHON_IMAGE               base image name the stand-in is tagged as (the Dockerfile default)
 #   DEBIAN_MIRROR              mirror for debootstrap (default: the first one apt uses)
 #   HOST_PORT                  port for `run` (default 8080)
+#   NETWORK_BACKEND            podman's network backend, "netavark" or "cni" (default: podman's)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,6 +40,8 @@ default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+[network]
+${NETWORK_BACKEND:+network_backend = \"$NETWORK_BACKEND\"}
 CONF
   cat >"$CACHE/storage.conf" <<CONF
 [storage]
