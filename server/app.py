@@ -119,7 +119,7 @@ class App:
     # --- websockets ----------------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        ip = str(ws.remote_address[0]) if ws.remote_address else "?"
+        ip = client_ip(ws, self.config.forwarded_for_hops)
         if len(self.sessions) >= self.config.max_connections:
             await self._refuse(ws, 1013, "server_full", "the server is full; try again later")
             return
@@ -179,6 +179,21 @@ class App:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+
+
+def client_ip(ws: ServerConnection, hops: int) -> str:
+    """The client's address: the peer's, or the one `hops` entries from the right of
+    X-Forwarded-For when we sit behind that many trusted proxies (clients can forge the rest)."""
+    peer = str(ws.remote_address[0]) if ws.remote_address else "?"
+    if hops <= 0 or ws.request is None:
+        return peer
+    chain = [
+        part.strip()
+        for value in ws.request.headers.get_all("X-Forwarded-For")
+        for part in value.split(",")
+        if part.strip()
+    ]
+    return chain[-hops] if len(chain) >= hops else peer
 
 
 async def run(config: Config) -> None:

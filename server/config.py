@@ -70,6 +70,9 @@ class Config:
     max_message_bytes: int = 4096
     max_connections: int = 10_000
     max_connections_per_ip: int = 32
+    # Behind a load balancer every peer address is the balancer's: take the client's address
+    # from X-Forwarded-For, this many entries from the right (1 behind one ALB; 0 = ignore it).
+    forwarded_for_hops: int = 0
     messages_per_second: float = 30.0
     message_burst: int = 60
     chat_lines_per_10s: int = 5
@@ -130,6 +133,7 @@ class Config:
             max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 4096, 256, 1 << 20),
             max_connections=_int(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
             max_connections_per_ip=_int(env, "MAX_CONNECTIONS_PER_IP", 32, 1, 100_000),
+            forwarded_for_hops=_int(env, "FORWARDED_FOR_HOPS", 0, 0, 10),
             messages_per_second=_float(env, "MESSAGES_PER_SECOND", 30.0, 1.0, 10_000.0),
             message_burst=_int(env, "MESSAGE_BURST", 60, 1, 100_000),
             chat_lines_per_10s=_int(env, "CHAT_LINES_PER_10S", 5, 1, 1000),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server.app import App
@@ -126,4 +127,19 @@ async def test_connection_caps(start_server: StartServer) -> None:
     assert await close_code(e) == 1013
     assert (await e.expect("error"))["code"] == "server_full"
     for x in (a, b, c, d, e):
+        await x.close()
+
+
+async def test_per_ip_cap_uses_x_forwarded_for_behind_a_proxy(start_server: StartServer) -> None:
+    app = await start_server(max_connections_per_ip=1, forwarded_for_hops=1)
+    url = f"ws://127.0.0.1:{app.port}/ws"
+    # Two different clients through the same proxy address are both let in...
+    a = Client(await connect(url, additional_headers={"X-Forwarded-For": "203.0.113.5"}))
+    b = Client(await connect(url, additional_headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.6"}))
+    await a.hello()
+    await b.hello()
+    # ...a second connection from the same client is not, whatever it forges on the left.
+    c = Client(await connect(url, additional_headers={"X-Forwarded-For": "9.9.9.9, 203.0.113.5"}))
+    assert await close_code(c) == 1008
+    for x in (a, b, c):
         await x.close()
