@@ -170,6 +170,9 @@ def cmd_publish_client(ctx: Context) -> None:
     except s3.exceptions.NoSuchBucket:
         raise SetupError(f"bucket {bucket!r} does not exist") from None
     say(f"publish-client: {len(uploads)} files uploaded")
+    if ctx.args.delete:
+        stale = publish.delete_stale(s3, bucket, {u.key for u in uploads}, progress=say)
+        say(f"publish-client: {len(stale)} stale files deleted")
     distribution = ctx.args.distribution_id or ctx.outputs.get("DistributionId", "")
     if distribution:
         inval = publish.invalidate(ctx.aws.client("cloudfront"), distribution)
@@ -213,6 +216,9 @@ def _add_publish_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--web-dir", default=str(publish.WEB_DIR), help="client folder (default web/)")
     p.add_argument("--ws-url", help="wss:// URL written to config.json (default: stack)")
     p.add_argument("--distribution-id", help="CloudFront distribution to invalidate")
+    p.add_argument(
+        "--delete", action="store_true", help="delete objects that are no longer in the client"
+    )
     p.add_argument(
         "--max-age", type=int, default=publish.DEFAULT_MAX_AGE, help="seconds for assets"
     )

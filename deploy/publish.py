@@ -129,6 +129,21 @@ def publish(
     return done
 
 
+def delete_stale(
+    s3: Any, bucket: str, keep: set[str], progress: Callable[[str], None] = print
+) -> list[str]:
+    """Delete every object in `bucket` whose key is not in `keep` (files gone from the client)."""
+    stale = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        stale += [o["Key"] for o in page.get("Contents", []) if o["Key"] not in keep]
+    for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1000 keys
+        batch = [{"Key": key} for key in stale[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    for key in stale:
+        progress(f"  deleted s3://{bucket}/{key}")
+    return stale
+
+
 def invalidate(cloudfront: Any, distribution_id: str) -> str:
     """Ask CloudFront to drop its cached copies of the client; returns the invalidation id."""
     answer = cloudfront.create_invalidation(

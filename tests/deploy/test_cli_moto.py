@@ -403,3 +403,19 @@ def test_missing_bucket_is_a_clear_error(
     code, _, err = run(capsys, "publish-client", "--bucket", "nope", "--web-dir", str(web_dir))
     assert code == 2
     assert err.strip() == "deploy: error: bucket 'nope' does not exist"
+
+
+def test_delete_removes_only_files_gone_from_the_client(
+    aws: dict[str, Any], web_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=aws["bucket"], Key="old-module.js", Body=b"x")
+    args = ["--stack", STACK, "publish-client", "--web-dir", str(web_dir)]
+    assert run(capsys, *args)[0] == 0
+    assert "old-module.js" in objects(aws["bucket"])  # kept unless asked
+    code, out, _ = run(capsys, *args, "--delete")
+    assert code == 0
+    keys = set(objects(aws["bucket"]))
+    assert "old-module.js" not in keys
+    assert {"index.html", "config.json", "main.js"} <= keys and len(keys) == 10
+    assert "1 stale files deleted" in out
