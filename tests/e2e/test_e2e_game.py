@@ -255,6 +255,6 @@ def test_state_traffic_stays_within_the_per_player_budget(duo: Duo) -> None:
         if kind == "recv" and isinstance(d, bytes) and start <= t < end
     ]
     per_second = sum(len(d) + 2 for d in frames) / (end - start)  # +2: websocket frame header
-    assert 30 <= len(frames) <= 50, len(frames)  # ~20 Hz send rate
+    assert 25 <= len(frames) <= 55, len(frames)  # ~20 Hz send rate (loose: a busy machine)
     assert per_second < 1500, per_second
     print(f"state traffic: {len(frames) / (end - start):.1f} frames/s, {per_second:.0f} B/s")
