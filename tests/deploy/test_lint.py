@@ -59,8 +59,13 @@ def test_cfn_lint_flags_a_broken_copy(tmp_path: Path, old: str, new: str, rule: 
     assert f":{rule}" in done.stdout, done.stdout
 
 
-def test_dockerfile_is_hadolint_clean() -> None:
-    done = hadolint(DOCKERFILE)
+@pytest.mark.parametrize(
+    "path",
+    [DOCKERFILE, REPO / "deploy" / "container" / "Containerfile.python"],
+    ids=lambda p: p.name,
+)
+def test_dockerfile_is_hadolint_clean(path: Path) -> None:
+    done = hadolint(path)
     assert (done.returncode, done.stdout) == (0, ""), done.stdout
 
 
