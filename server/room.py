@@ -18,10 +18,12 @@ from typing import Protocol
 from server import protocol
 from server.chat import ChatError, ChatHistory, ChatLimiter, ChatLine, make_line, system_line
 from server.config import Config
+from server.fanout import fan_out
 from server.game import Arena, GameError
-from server.game.view import ArenaView, Direction, Event, EventKind, GhostId, Mode
+from server.game.view import ArenaView, Direction, Event, Mode
 from server.metrics import STATS
 from server.names import unique_name
+from server.narrate import narrate
 
 log = logging.getLogger("server.room")
 
@@ -323,20 +325,13 @@ class Room:
     def _drain(self) -> None:
         for event in self.arena.drain_events():
             self._events.append(event)
-            self._narrate(event)
+            line = narrate(event, self._name)
+            if line is not None:
+                self._system(line)
 
     def _name(self, pid: int | None) -> str:
         seat = self.seats.get(pid) if pid is not None else None
         return seat.name if seat is not None else f"player {pid}"
-
-    def _narrate(self, e: Event) -> None:
-        if e.kind is EventKind.PLAYER_CAUGHT:
-            ghost = GhostId(e.other).name.title() if e.other is not None else "a ghost"
-            self._system(f"{self._name(e.player)} was caught by {ghost}")
-        elif e.kind is EventKind.RIVAL_EATEN:
-            self._system(f"{self._name(e.player)} ate {self._name(e.other)}")
-        elif e.kind is EventKind.PLAYER_OUT:
-            self._system(f"{self._name(e.player)} is out")
 
     def _game_over(self) -> None:
         view = self.arena.view()
@@ -416,27 +411,4 @@ class Room:
         everyone_keyframe = frame.delta is None or self._sends % self._keyframe_every == 0
         if everyone_keyframe:
             self.encoder.synced()
-        delta = None if everyone_keyframe else protocol.ws_binary_frame(frame.delta or b"")
-        key: bytes | None = None
-        sent = skipped = sent_bytes = 0
-        for peer in self.peers():
-            if everyone_keyframe or peer.owes_keyframe:
-                if key is None:
-                    key = protocol.ws_binary_frame(frame.keyframe())
-                ok = peer.send_state(key)
-                peer.owes_keyframe = not ok
-                data = key
-            else:
-                assert delta is not None
-                ok = peer.send_state(delta)
-                # Skipped a delta: the next frame it gets must be a keyframe.
-                peer.owes_keyframe = not ok
-                data = delta
-            if ok:
-                sent += 1
-                sent_bytes += len(data)
-            else:
-                skipped += 1
-        STATS.state_frames_sent += sent
-        STATS.state_frames_skipped += skipped
-        STATS.state_bytes_sent += sent_bytes
+        fan_out(frame, self.peers(), everyone_keyframe)
