@@ -6,8 +6,8 @@ export const DIRS = Object.freeze({ right: 0, down: 1, left: 2, up: 3 });
 const DIR_NAMES = ["right", "down", "left", "up"];
 const INTENT_TAG = 0x10;
 
-// A live server is never this quiet (state frames at 20 Hz, pongs every 2 s): the link is
-// dead even if the socket has not noticed (a phone switching networks, a half-open TCP).
+// A live server is never this quiet (state frames at 20 Hz in a room, pongs every 2 s in the
+// lobby): the link is dead even if the socket has not noticed (a phone changing networks).
 const STALL_MS = 6000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10000;
@@ -54,7 +54,6 @@ export class Connection {
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      this.attempt = 0;
       this.lastHeard = performance.now();
       clearInterval(this.watchdog);
       this.watchdog = setInterval(() => this.checkStall(ws), 1000);
@@ -130,6 +129,9 @@ export class Connection {
     } catch {
       return;
     }
+    // Only a welcome proves the server will have us: a socket that opens and is closed at
+    // once (server full, a policy close) keeps backing off.
+    if (msg.type === "welcome") this.attempt = 0;
     const handler = this.handlers[msg.type];
     if (handler && msg.type !== "state" && msg.type !== "status") handler(msg);
   }

@@ -22,6 +22,7 @@ from playwright.sync_api import (
     WebSocket,
     sync_playwright,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -120,6 +121,35 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     b.close()
 
 
+def describe(page: Page) -> str:
+    """What a page was doing: its last websocket frames, page errors and visible messages."""
+    wire = getattr(page, "wire", [])
+    lines = [f"  {kind} {data[:160]!r}" for kind, _, data in wire[-15:]]
+    try:
+        shown = page.evaluate(
+            "[document.querySelector('#status')?.textContent,"
+            " document.querySelector('#banner')?.textContent,"
+            " document.querySelector('#lobby-message')?.textContent]"
+        )
+    except Exception as exc:  # the page may be gone; say so rather than hide the real failure
+        shown = f"(page not readable: {exc})"
+    errors = getattr(page, "errors", [])
+    return f"status/banner/lobby: {shown}\npage errors: {errors}\nlast frames:\n" + "\n".join(lines)
+
+
+def wait_js(page: Page, predicate: str, timeout_s: float = 10.0) -> None:
+    """Wait until the JS expression is true in the page; on timeout, say what the page saw."""
+    try:
+        page.wait_for_function(
+            f"() => {{ try {{ return {predicate}; }} catch (e) {{ return false; }} }}",
+            timeout=timeout_s * 1000,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"not true after {timeout_s} s: {predicate}\n{describe(page)}"
+        ) from None
+
+
 @pytest.fixture(scope="module")
 def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
     """Open a page in its own browser context (own storage), as a separate person would."""
@@ -130,6 +160,7 @@ def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
         name: str | None = None,
         route: tuple[str, Any] | None = None,
         phone: bool = False,
+        base: str | None = None,
     ) -> Page:
         if phone:  # a touch phone with a HiDPI screen
             context = browser.new_context(
@@ -158,7 +189,7 @@ def new_page(browser: Browser, server_url: str) -> Iterator[NewPage]:
             ws.on("framereceived", lambda data: wire.append(("recv", time.monotonic(), data)))
 
         page.on("websocket", watch)
-        page.goto(server_url + path)
+        page.goto((base or server_url) + path)
         return page
 
     yield open_page

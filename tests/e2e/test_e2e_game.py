@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.conftest import NewPage
+from tests.e2e.conftest import NewPage, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +35,6 @@ def me_in(page: Page, player: int) -> dict[str, Any] | None:
             found: dict[str, Any] = p
             return found
     return None
-
-
-def wait_js(page: Page, predicate: str, timeout_s: float = 10.0) -> None:
-    page.wait_for_function(
-        f"() => {{ try {{ return {predicate}; }} catch (e) {{ return false; }} }}",
-        timeout=timeout_s * 1000,
-    )
 
 
 @pytest.fixture(scope="module")

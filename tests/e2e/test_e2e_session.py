@@ -5,35 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Route
 
-from tests.e2e.conftest import NewPage, free_port, launch_server, stop_server
+from tests.e2e.conftest import NewPage, free_port, launch_server, stop_server, wait_js
 
 pytestmark = pytest.mark.browser
 
 
-def test_server_restart_shows_banner_then_reconnects(browser: Browser, tmp_path: Path) -> None:
+def test_server_restart_shows_banner_then_reconnects(new_page: NewPage, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "server.log"
     proc = launch_server(port, log)
-    context = browser.new_context()
     try:
-        page = context.new_page()
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_function("() => window.pacArena && window.pacArena.connected")
+        page = new_page(base=f"http://127.0.0.1:{port}/")
+        wait_js(page, "window.pacArena && window.pacArena.connected")
         page.click("#create")
-        page.wait_for_function("() => window.pacArena.room !== null")
+        wait_js(page, "window.pacArena.room !== null")
         code = page.evaluate("window.pacArena.room")
 
         stop_server(proc)
-        page.wait_for_function("() => !window.pacArena.connected")
+        wait_js(page, "!window.pacArena.connected")
         banner = page.locator("#banner")
         banner.wait_for(state="visible")
         assert "Reconnecting" in banner.inner_text()
         assert page.locator("#status").get_attribute("data-state") in ("waiting", "connecting")
 
         proc = launch_server(port, log)
-        page.wait_for_function("() => window.pacArena.connected", timeout=15_000)
+        wait_js(page, "window.pacArena.connected", 15)
         assert banner.is_hidden()
         # A restarted in-memory server has no memory of the room: the client tries the room
         # again, hears it is gone, and lands in the lobby with a message instead of a dead game.
@@ -42,22 +40,21 @@ def test_server_restart_shows_banner_then_reconnects(browser: Browser, tmp_path:
         assert page.evaluate("window.pacArena.room") is None
         assert code not in page.url
     finally:
-        context.close()
         stop_server(proc)
 
 
 def test_quick_play_opens_a_public_room_listed_in_other_lobbies(new_page: NewPage) -> None:
     watcher = new_page("", name="Watcher")
     player = new_page("", name="Quick")
-    player.wait_for_function("() => window.pacArena && window.pacArena.connected")
+    wait_js(player, "window.pacArena && window.pacArena.connected")
     player.click("#quick-play")
-    player.wait_for_function("() => window.pacArena.room !== null && window.pacArena.you === 0")
+    wait_js(player, "window.pacArena.room !== null && window.pacArena.you === 0")
     code = player.evaluate("window.pacArena.room")
     # The lobby's live room list shows it, and its Watch button makes a spectator.
     row = watcher.locator("#room-list li", has_text=code)
     row.wait_for()
     row.get_by_role("button", name="Watch").click()
-    watcher.wait_for_function(f"() => window.pacArena.room === {code!r}")
+    wait_js(watcher, f"window.pacArena.room === {code!r}")
     assert watcher.evaluate("window.pacArena.you") is None
     # Sound is off until the player turns it on (a click, so WebAudio may start).
     sound = player.locator("#sound")
@@ -76,7 +73,7 @@ def test_invalid_name_is_explained_and_a_fixed_name_gets_in(new_page: NewPage) -
     assert not page.evaluate("window.pacArena.connected")
     page.fill("#name", "Fixed Name")
     page.click("#create")
-    page.wait_for_function("() => window.pacArena.room !== null")
+    wait_js(page, "window.pacArena.room !== null")
     assert page.evaluate("window.pacArena.name") == "Fixed Name"
     assert page.evaluate("localStorage.getItem('pacArena.name')") == "Fixed Name"
 
@@ -91,7 +88,7 @@ def test_protocol_version_mismatch_shows_why_and_stops_retrying(new_page: NewPag
     banner = page.locator("#banner")
     banner.wait_for(state="visible")
     assert "reload" in banner.inner_text()
-    page.wait_for_function("() => document.querySelector('#status').dataset.state === 'fatal'")
+    wait_js(page, "document.querySelector('#status').dataset.state === 'fatal'")
     page.wait_for_timeout(1500)  # no reconnect loop: still exactly one hello sent
     hellos = [d for kind, _, d in page.wire if kind == "sent" and '"hello"' in str(d)]  # type: ignore[attr-defined]
     assert len(hellos) == 1
@@ -99,9 +96,9 @@ def test_protocol_version_mismatch_shows_why_and_stops_retrying(new_page: NewPag
 
 def test_dead_link_is_noticed_and_the_seat_resumes_without_a_reload(new_page: NewPage) -> None:
     page = new_page("", name="Roamer")
-    page.wait_for_function("() => window.pacArena && window.pacArena.connected")
+    wait_js(page, "window.pacArena && window.pacArena.connected")
     page.click("#create")
-    page.wait_for_function("() => window.pacArena.room !== null && window.pacArena.you !== null")
+    wait_js(page, "window.pacArena.room !== null && window.pacArena.you !== null")
     code, seat = page.evaluate("[window.pacArena.room, window.pacArena.you]")
 
     # Offline emulation stalls the open socket without closing it, like a phone changing
@@ -112,11 +109,11 @@ def test_dead_link_is_noticed_and_the_seat_resumes_without_a_reload(new_page: Ne
     assert "Reconnecting" in banner.inner_text()
     page.context.set_offline(False)
 
-    page.wait_for_function("() => window.pacArena.connected", timeout=15_000)
-    page.wait_for_function(f"() => window.pacArena.room === {code!r}")
+    wait_js(page, "window.pacArena.connected", 15)
+    wait_js(page, f"window.pacArena.room === {code!r}")
     assert page.evaluate("window.pacArena.you") == seat
     assert banner.is_hidden()
     hellos = [str(d) for kind, _, d in page.wire if kind == "sent" and '"hello"' in str(d)]  # type: ignore[attr-defined]
     assert len(hellos) >= 2 and '"token"' in hellos[-1]
-    page.wait_for_function("() => window.pacArena.state.synced")
+    wait_js(page, "window.pacArena.state.synced")
     assert len(page.evaluate("window.pacArena.state.players")) == 1  # the same seat, not a new one
