@@ -16,7 +16,8 @@
 #   PYTHON_IMAGE               base image name the stand-in is tagged as (the Dockerfile default)
 #   DEBIAN_MIRROR              mirror for debootstrap (default: the first one apt uses)
 #   HOST_PORT                  port for `run` (default 8080)
-#   NETWORK_BACKEND            podman's network backend, "netavark" or "cni" (default: podman's)
+#   NETWORK_BACKEND            podman's network backend, "netavark" or "cni" (default: podman's);
+#                              use one per machine: both put their bridge on 10.88.0.0/16
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
