@@ -132,7 +132,7 @@ main() {
       exec podman run --rm --name pac-arena -p "127.0.0.1:${HOST_PORT:-8080}:8080" "$IMAGE"
       ;;
     *)
-      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac
