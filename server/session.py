@@ -185,7 +185,7 @@ class Session:
             return self.registry.enter_lobby(self.conn)
         if isinstance(msg, protocol.Hello):
             raise protocol.ProtocolError("bad_message", "already said hello", "hello")
-        if self.room is not None:
+        if self.room is not None and not self.room.closed:
             raise protocol.ProtocolError("bad_message", "leave this room first", _ref(msg))
         if self.registry.draining:
             raise protocol.ProtocolError("draining", "this server is shutting down", _ref(msg))
