@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     server_dir, commit = procs.ROOT, "work tree"
     if args.tree == "head":
         server_dir, commit = procs.snapshot("HEAD")
-    machine = runner.Machine(server_cpu, bot_cpu, uvloop, logs, args.nice, server_dir)
+    machine = runner.Machine(
+        server_cpu, bot_cpu, uvloop, logs, args.nice, server_dir, args.realtime
+    )
     wanted = {int(x) for x in args.figures.split(",") if x.strip()}
     results: dict[str, Any] = {
         "preset": "quick" if args.quick else args.preset,
@@ -119,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(
             "--nice", type=int, default=-10,
             help="niceness of server, ceiling and bots (negative needs root; 0 = leave alone)",
+        )  # fmt: skip
+        p.add_argument(
+            "--realtime", action="store_true",
+            help="SCHED_FIFO for server, ceiling and bots (root): prompt wake-ups on a busy host",
         )  # fmt: skip
         p.add_argument("--out", default=str(RESULTS))
         p.add_argument(

@@ -60,6 +60,7 @@ class Machine:
     logs: Path
     nice: int = 0  # for server, ceiling and bots alike
     server_dir: Path = procs.ROOT  # where `python -m server` runs from (a snapshot of HEAD)
+    realtime: bool = False  # SCHED_FIFO for server, ceiling and bots alike
 
 
 def say(text: str) -> None:
@@ -75,7 +76,7 @@ def _serving(target: str, port: int, m: Machine, frame_bytes: int = 64) -> Itera
         argv, cwd = procs.server_argv(), m.server_dir
     else:
         argv, cwd = procs.ceiling_argv(port, frame_bytes, m.uvloop), procs.ROOT
-    with procs.running(argv, port, env, m.server_cpu, log, m.nice, cwd) as proc:
+    with procs.running(argv, port, env, m.server_cpu, log, m.nice, cwd, m.realtime) as proc:
         yield proc
 
 
@@ -91,7 +92,7 @@ def measure_players(
             port=port, count=players, rate=p.rate, start_at=start_at, measure_at=measure_at,
             window_s=p.window_s, cpu=m.bot_cpu, seed=seed,
         )  # fmt: skip
-        bots = procs.start_bots(options, m.nice)
+        bots = procs.start_bots(options, m.nice, m.realtime)
         time.sleep(max(0.0, measure_at - time.time()))
         connections = 0
         if target == "ceiling":  # this read also resets the ceiling's lateness record
@@ -221,7 +222,10 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
         storm = replace(
             watch, count=p.storm, rate=p.storm / 0.9, start_at=storm_at, seed=12, progress=True
         )
-        fleets = [procs.start_bots(watch, m.nice), procs.start_bots(storm, m.nice)]
+        fleets = [
+            procs.start_bots(watch, m.nice, m.realtime),
+            procs.start_bots(storm, m.nice, m.realtime),
+        ]
         observers, stormers = procs.collect(fleets, timeout_s=90)
     not_joined = stormers["count"] - stormers["joined"]
     return {
@@ -249,7 +253,7 @@ def idle_memory(target: str, p: Preset, m: Machine) -> dict[str, Any]:
             port=port, count=p.idle, rate=p.rate, behaviour="idle", start_at=start_at,
             measure_at=measure_at, window_s=1.0, cpu=m.bot_cpu, seed=21, progress=False,
         )  # fmt: skip
-        bots = procs.start_bots(options, m.nice)
+        bots = procs.start_bots(options, m.nice, m.realtime)
         time.sleep(max(0.0, measure_at - time.time()) + p.settle_s / 2)
         rss1 = proc.memory_info().rss
         (result,) = procs.collect([bots], timeout_s=60)
@@ -311,4 +315,5 @@ def environment(m: Machine) -> dict[str, Any]:
         "bot_cpu": m.bot_cpu,
         "ceiling_loop": "uvloop" if m.uvloop else "asyncio",
         "nice": m.nice,
+        "realtime": m.realtime,
     }
