@@ -5,6 +5,7 @@ accumulate. A late wake-up runs the missed ticks back to back (at most `max_catc
 and then calls each room's `flush()` once; simulated time never runs faster than the clock.
 If the process falls further behind than that, the missed ticks are dropped (and counted)
 instead of spiralling. A room that raises is removed and told why; the others keep ticking.
+So is a room that keeps overrunning its per-tick time budget: it cannot starve the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ log = logging.getLogger("server.scheduler")
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class SlowRoom(RuntimeError):
+    """A room kept overrunning its per-tick time budget and was stopped."""
 
 
 class Ticked(Protocol):
@@ -43,6 +48,8 @@ class Scheduler:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         max_catch_up: int = 10,
+        room_budget_s: float = 0.02,
+        room_strikes: int = 30,
     ) -> None:
         self.hz = hz
         self.period = 1.0 / hz
@@ -54,6 +61,11 @@ class Scheduler:
         self.start = clock()
         self.dropped = 0  # ticks skipped because we were too far behind
         self.late_max = 0.0  # worst lateness seen of a tick's start, in seconds
+        # A room whose tick takes longer than room_budget_s for room_strikes ticks in a row is
+        # stopped, so one runaway room cannot starve the others (a one-off pause is forgiven).
+        self.room_budget_s = room_budget_s
+        self.room_strikes = room_strikes
+        self._strikes: dict[tuple[str, str], int] = {}
         self._stopped = False
 
     def add(self, room: Ticked) -> None:
@@ -61,6 +73,8 @@ class Scheduler:
 
     def remove(self, key: str) -> None:
         self.rooms.pop(key, None)
+        self._strikes.pop(("tick", key), None)
+        self._strikes.pop(("flush", key), None)
 
     def due(self, n: int) -> float:
         return self.start + n * self.period
@@ -90,7 +104,9 @@ class Scheduler:
         return ran
 
     def _each(self, what: str, n: int, t: float) -> None:
+        clock = self.clock
         for key, room in list(self.rooms.items()):
+            started = clock()
             try:
                 if what == "tick":
                     room.tick(n, t)
@@ -98,11 +114,25 @@ class Scheduler:
                     room.flush(n, t)
             except Exception as exc:
                 log.exception("room failed", extra={"room": key, "tick": n})
-                self.rooms.pop(key, None)
-                try:
-                    room.failed(exc)
-                except Exception:
-                    log.exception("room failure handler failed", extra={"room": key})
+                self._fail(key, room, exc)
+                continue
+            # Ticks and flushes are judged apart: a cheap flush must not excuse a slow tick.
+            strike_key = (what, key)
+            if clock() - started > self.room_budget_s:
+                strikes = self._strikes.get(strike_key, 0) + 1
+                self._strikes[strike_key] = strikes
+                if strikes >= self.room_strikes:
+                    log.error("room too slow", extra={"room": key, "tick": n, "phase": what})
+                    self._fail(key, room, SlowRoom(f"room {key} exceeded its {what} budget"))
+            elif strike_key in self._strikes:
+                del self._strikes[strike_key]
+
+    def _fail(self, key: str, room: Ticked, exc: BaseException) -> None:
+        self.remove(key)
+        try:
+            room.failed(exc)
+        except Exception:
+            log.exception("room failure handler failed", extra={"room": key})
 
     async def run(self) -> None:
         """Tick until `stop()`; sleeps until the next due tick."""

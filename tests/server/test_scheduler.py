@@ -111,3 +111,46 @@ async def test_run_sleeps_until_the_next_tick() -> None:
     await sched.run()
     assert room.ticks == list(range(30))
     assert all(abs(s - 1 / 60) < 1e-9 for s in sleeps)
+
+
+@dataclass
+class Sluggish(Counter):
+    clock: FakeClock | None = None
+    cost: float = 0.0
+
+    def tick(self, n: int, now: float) -> None:
+        super().tick(n, now)
+        if self.clock is not None:
+            self.clock.t += self.cost  # this room's tick "takes" cost seconds
+
+
+def test_a_room_that_keeps_overrunning_its_budget_is_stopped() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock, room_budget_s=0.02, room_strikes=30)
+    slow = Sluggish("slow", clock=clock, cost=0.05)
+    good = Counter("good")
+    sched.add(slow)
+    sched.add(good)
+    for _ in range(200):
+        clock.t += 1 / 60
+        sched.run_due()
+    assert "slow" not in sched.rooms
+    assert isinstance(slow.failure, RuntimeError) and "budget" in str(slow.failure)
+    assert len(slow.ticks) == 30
+    ran = len(good.ticks)
+    for _ in range(60):
+        clock.t += 1 / 60
+        sched.run_due()
+    assert len(good.ticks) == ran + 60  # once the runaway is gone, the others keep pace
+
+
+def test_an_occasional_pause_is_forgiven() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock, room_budget_s=0.02, room_strikes=30)
+    room = Sluggish("gc", clock=clock)
+    sched.add(room)
+    for i in range(300):
+        room.cost = 0.05 if i % 10 == 0 else 0.0  # a long pause every tenth tick
+        clock.t += 1 / 60
+        sched.run_due()
+    assert "gc" in sched.rooms and room.failure is None
