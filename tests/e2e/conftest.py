@@ -68,7 +68,7 @@ def launch_server(port: int, log_path: Path) -> subprocess.Popen[bytes]:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "COUNTDOWN_S": "0.5",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
     }
     env.pop("REDIS_URL", None)
     with log_path.open("ab") as log:
@@ -93,10 +93,15 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="package")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real server for the whole browser session, on a free loopback port."""
+def server_url() -> Iterator[str]:
+    """The real server for the whole browser session, on a free loopback port.
+
+    Its log is kept in test-artifacts/ (git-ignored) for looking into a failed run.
+    """
     port = free_port()
-    log_path = tmp_path_factory.mktemp("e2e-server") / "server.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / "e2e-server.log"
+    log_path.unlink(missing_ok=True)
     proc = launch_server(port, log_path)
     try:
         yield f"http://127.0.0.1:{port}/"
