@@ -125,16 +125,23 @@ def measure_players(
 def passed(r: dict[str, Any]) -> bool:
     """The bar of figure 1: p99 lateness under 5 ms, every client >= 99% of its frames.
 
-    The p99 is taken per second and the median second must pass (see `stats.lateness_ms`);
-    the whole window's p99, host stalls included, is reported next to it.
+    Tick lateness as seen from outside (the earliest frame of each tick, see
+    `stats.tick_lateness_ms`); its p99 is taken per second and the median second must pass.
+    Delivery lateness and the whole window's p99 are reported next to it.
     """
     return bool(
         r["joined"] >= r["players"]
         and r["clients_in_rooms"] >= r["players"]
-        and r["lateness_ms"].get("slice_p99", r["lateness_ms"]["p99"]) < LATENESS_BAR_MS
+        and tick_p99(r["lateness_ms"]) < LATENESS_BAR_MS
         and r["clients_below_99"] == 0
         and r["error_total"] == 0
     )
+
+
+def tick_p99(late: dict[str, Any]) -> float:
+    """The bar's figure: median over seconds of the p99 tick lateness (ms)."""
+    tick = late.get("tick", {})
+    return float(tick.get("slice_p99", tick.get("p99", late["p99"])))
 
 
 def players_per_core(p: Preset, m: Machine) -> dict[str, Any]:
@@ -154,8 +161,8 @@ def players_per_core(p: Preset, m: Machine) -> dict[str, Any]:
             verdict = "pass" if row["passed"] else "FAIL"
             late = row["lateness_ms"]
             say(
-                f"[fig 1] {target} {players}: {verdict} p99 per second "
-                f"{late.get('slice_p99', 0):.1f} ms (window {late['p99']:.1f} ms), "
+                f"[fig 1] {target} {players}: {verdict} tick p99 per second "
+                f"{tick_p99(late):.1f} ms (delivery {late.get('slice_p99', 0):.1f} ms), "
                 f"min frames {row['frame_ratio']['min']:.3f}, cpu {row['server_cpu_pct']}%, "
                 f"bots cpu {row['bot_cpu_pct']}%, errors {row['error_total']}"
             )
@@ -196,11 +203,8 @@ def _best_of(target: str, players: int, p: Preset, m: Machine, frame_bytes: int)
         say(f"[fig 1] {target}: {players} players (attempt {attempt})")
         row = measure_players(target, players, p, m, frame_bytes, seed=attempt)
         row["attempt"] = attempt
-        key = (row["passed"], -row["lateness_ms"].get("slice_p99", row["lateness_ms"]["p99"]))
-        if best is None or key > (
-            best["passed"],
-            -best["lateness_ms"].get("slice_p99", best["lateness_ms"]["p99"]),
-        ):
+        key = (row["passed"], -tick_p99(row["lateness_ms"]))
+        if best is None or key > (best["passed"], -tick_p99(best["lateness_ms"])):
             best = row
         if row["passed"]:
             break

@@ -117,6 +117,24 @@ def test_a_rebased_schedule_counts_as_late_for_one_second_only() -> None:
     assert result["p90"] < 1e-6  # after a second the new schedule is the baseline
 
 
+def test_tick_lateness_is_the_earliest_frame_of_each_tick() -> None:
+    tick = 60
+    frames = list(range(0, 300, 3))  # five seconds at 20 Hz
+    series = []
+    for conn in range(50):
+        # Each tick's burst reaches the bots in a different order: up to 10 ms of drain.
+        times = [10.0 + f / tick + ((conn * 7 + i * 13) % 50) / 5000 for i, f in enumerate(frames)]
+        series.append((times, frames))
+    for times, _ in series:  # tick 40 itself ran 6 ms late: every frame of it is late
+        times[40] += 0.006
+    result = lateness_ms(series, tick, t0=10.0)
+    assert result["p99"] > 5  # delivery lateness carries the drain order
+    tick_result = result["tick"]
+    assert tick_result["ticks"] == 100
+    assert 5.0 < tick_result["max"] <= 6.0  # the late tick is found (to the drain resolution)
+    assert tick_result["p50"] < 0.5 and tick_result["slice_p99"] < 0.5
+
+
 def test_percentile_nearest_rank() -> None:
     values = [float(i) for i in range(101)]
     assert percentile(values, 99) == 99.0
