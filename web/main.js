@@ -251,9 +251,9 @@ const handlers = {
   room_state(msg) {
     if (msg.state === "playing" && app.roomState !== "playing") sound.play("start");
     if (msg.state !== "over") app.gameOver = null;
+    if (msg.state !== app.roomState) input.reset(); // a new game forgets the last direction
     app.roomState = msg.state;
     app.countdown = msg.countdown ?? null;
-    input.reset();
     updateGameBar();
   },
 

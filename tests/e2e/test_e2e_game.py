@@ -225,6 +225,9 @@ def test_phone_player_steers_with_the_pad_and_swipes(duo: Duo, new_page: NewPage
     )
     assert px_w == pytest.approx(css_w * 2, abs=2)
     assert css_w <= 390
+    # A late joiner spawns after a short wait; its spawn rightly forgets the last direction
+    # sent, so steer once Dana is on the board.
+    wait_js(phone, f"window.pacArena.state.players.find(p => p.id === {dana}).state === 0")
     before = len(intents(phone))
     phone.tap("#pad .up")
     phone.tap("#pad .up")  # same direction again: not re-sent
