@@ -52,7 +52,8 @@ export class ChatPanel {
 
   /** A local notice (rate limit, errors); not sent anywhere. */
   notice(text) {
-    this.add({ channel: this.channel, from: null, text, ts: Date.now(), system: true, local: true });
+    const line = { channel: this.channel, from: null, text, ts: Date.now(), system: true };
+    this.add({ ...line, local: true });
   }
 
   redraw() {

@@ -12,10 +12,13 @@ export function defaultWsUrl(loc = window.location) {
 export async function loadConfig() {
   const config = { wsUrl: defaultWsUrl() };
   try {
-    const res = await fetch("config.json", { cache: "no-store" });
+    // Never let a slow answer here hold up connecting: give it a few seconds at most.
+    const signal = AbortSignal.timeout(3000);
+    const res = await fetch("config.json", { cache: "no-store", signal });
     if (res.ok) {
       const data = await res.json();
-      if (typeof data.wsUrl === "string" && /^wss?:\/\//.test(data.wsUrl)) config.wsUrl = data.wsUrl;
+      const url = data.wsUrl;
+      if (typeof url === "string" && /^wss?:\/\//.test(url)) config.wsUrl = url;
     }
   } catch {
     // No config.json: same-origin server.

@@ -46,6 +46,9 @@ export function exposeDebugHook(app) {
     get connected() {
       return Boolean(app.session) && app.conn.open;
     },
+    get wsUrl() {
+      return app.conn.url;
+    },
     get bytesIn() {
       return app.conn.bytesIn;
     },

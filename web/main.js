@@ -125,7 +125,8 @@ function fitCanvas() {
 
 function updateGameBar() {
   $("#room-code").textContent = app.room || "";
-  $("#room-mode").textContent = app.mode ? `· ${app.mode}${app.you === null ? " · spectating" : ""}` : "";
+  const watching = app.you === null ? " · spectating" : "";
+  $("#room-mode").textContent = app.mode ? `· ${app.mode}${watching}` : "";
   $("#start").hidden = !(app.you !== null && app.roomState === "waiting");
   $("#spectators").textContent = app.spectators ? `${app.spectators} watching` : "";
 }

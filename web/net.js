@@ -9,6 +9,8 @@ const INTENT_TAG = 0x10;
 // A live server is never this quiet (state frames at 20 Hz in a room, pongs every 2 s in the
 // lobby): the link is dead even if the socket has not noticed (a phone changing networks).
 const STALL_MS = 6000;
+// A handshake still pending after this long is abandoned and retried with backoff.
+const CONNECT_TIMEOUT_MS = 8000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 10000;
 // Close codes after which retrying cannot help.
@@ -35,6 +37,7 @@ export class Connection {
     this.ws = null;
     this.attempt = 0;
     this.timer = null;
+    this.openTimer = null;
     this.watchdog = null;
     this.lastHeard = 0;
     this.stopped = false;
@@ -52,7 +55,15 @@ export class Connection {
     const ws = new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+      this.ws = null;
+      ws.close();
+      this.closed(1006, "connecting took too long");
+    }, CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(this.openTimer);
       if (this.ws !== ws) return;
       this.lastHeard = performance.now();
       clearInterval(this.watchdog);

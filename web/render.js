@@ -65,7 +65,8 @@ function paintMaze(ctx, rows, color) {
         [1, 1, x + 8, y + 6, x + 6, y + 6, x + 6, y + 8],
       ];
       for (const [dx, dy, ax, ay, bx, by, cx, cy] of diag) {
-        if (isWall(rows, tx + dx, ty) && isWall(rows, tx, ty + dy) && !isWall(rows, tx + dx, ty + dy)) {
+        const corner = isWall(rows, tx + dx, ty) && isWall(rows, tx, ty + dy);
+        if (corner && !isWall(rows, tx + dx, ty + dy)) {
           ctx.moveTo(ax, ay);
           ctx.quadraticCurveTo(bx, by, cx, cy);
         }
@@ -326,8 +327,11 @@ export class Renderer {
       return;
     }
     if (scene.roomState === "waiting") {
-      this.banner([["WAITING FOR PLAYERS", "#ffe600", 8], [`share /?room=${scene.room}`, "#ffb8ff", 6],
-        ["press START to play now", "#fff", 6]]);
+      this.banner([
+        ["WAITING FOR PLAYERS", "#ffe600", 8],
+        [`share /?room=${scene.room}`, "#ffb8ff", 6],
+        ["press START to play now", "#fff", 6],
+      ]);
       return;
     }
     if (scene.roomState === "countdown") {
@@ -339,7 +343,8 @@ export class Renderer {
       // A line, not a banner: an eliminated player keeps watching the others play.
       this.text("YOU'RE OUT - WATCHING", 112, 164, "#ff3030", 7);
     } else if (me && (me.state === PlayerState.DYING || me.state === PlayerState.RESPAWNING)) {
-      this.text(me.state === PlayerState.DYING ? "CAUGHT!" : "RESPAWNING...", 112, 164, "#ff3030", 8);
+      const what = me.state === PlayerState.DYING ? "CAUGHT!" : "RESPAWNING...";
+      this.text(what, 112, 164, "#ff3030", 8);
     }
   }
 }

@@ -132,14 +132,16 @@ def describe(page: Page) -> str:
     lines = [f"  {kind} {data[:160]!r}" for kind, _, data in wire[-15:]]
     try:
         shown = page.evaluate(
-            "[document.querySelector('#status')?.textContent,"
+            "[typeof window.pacArena, document.querySelector('#status')?.textContent,"
             " document.querySelector('#banner')?.textContent,"
             " document.querySelector('#lobby-message')?.textContent]"
         )
     except Exception as exc:  # the page may be gone; say so rather than hide the real failure
         shown = f"(page not readable: {exc})"
     errors = getattr(page, "errors", [])
-    return f"status/banner/lobby: {shown}\npage errors: {errors}\nlast frames:\n" + "\n".join(lines)
+    return f"hook/status/banner/lobby: {shown}\npage errors: {errors}\nlast frames:\n" + "\n".join(
+        lines
+    )
 
 
 def wait_js(page: Page, predicate: str, timeout_s: float = 10.0) -> None:

@@ -117,3 +117,17 @@ def test_dead_link_is_noticed_and_the_seat_resumes_without_a_reload(new_page: Ne
     assert len(hellos) >= 2 and '"token"' in hellos[-1]
     wait_js(page, "window.pacArena.state.synced")
     assert len(page.evaluate("window.pacArena.state.players")) == 1  # the same seat, not a new one
+
+
+def test_config_json_can_name_the_websocket_url(new_page: NewPage, server_url: str) -> None:
+    # A deployment serving web/ from a CDN writes the game server's URL into config.json.
+    ws_url = server_url.replace("http://", "ws://") + "ws?from=config"
+
+    def config(route: Route) -> None:
+        route.fulfill(json={"wsUrl": ws_url})
+
+    page = new_page("", name="Cdn", route=("**/config.json", config))
+    wait_js(page, "window.pacArena && window.pacArena.connected")
+    opened = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(name.endswith("/config.json") for name in opened)
+    assert page.evaluate("window.pacArena.wsUrl") == ws_url
