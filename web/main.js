@@ -4,19 +4,19 @@
 import { ChatPanel } from "./chat.js";
 import { loadConfig } from "./config.js";
 import { exposeDebugHook } from "./debug.js";
+import { playEffects } from "./effects.js";
 import { Input } from "./input.js";
 import { Lobby, defaultName, rememberName, storedName } from "./lobby.js";
 import { Connection } from "./net.js";
 import { Renderer } from "./render.js";
 import { Scoreboard } from "./scoreboard.js";
 import { Sound } from "./sound.js";
-import { EventKind, GameState, decodeFrame } from "./state.js";
+import { GameState, decodeFrame } from "./state.js";
 
 const TOKEN_KEY = "pacArena.token";
 // After a hello with a token, wait this long for the seat to come back before acting.
 const RESUME_WAIT_MS = 700;
 const KEYFRAME_RETRY_MS = 1000;
-const POPUP_MS = 1000;
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -320,7 +320,13 @@ const handlers = {
       return askKeyframe();
     }
     if (app.gs.apply(f, performance.now())) askKeyframe();
-    onEvents(f);
+    app.lastScore = playEffects(f, {
+      you: app.you,
+      lastScore: app.lastScore,
+      popups: app.popups,
+      sound,
+      forgetDirection: () => input.reset(),
+    });
     scoreboard.update(app.roster, app.gs.scores, app.you);
   },
 };
@@ -330,50 +336,6 @@ function askKeyframe() {
   app.conn.keyframe();
 }
 
-function onEvents(f) {
-  // Chomp only for your own pellets: eight Pac-Men chomping at once is noise.
-  const myScore = f.scores.find((s) => s.id === app.you);
-  if (f.eaten.length && myScore && myScore.score > app.lastScore) sound.play("dot");
-  if (myScore) app.lastScore = myScore.score;
-  const now = performance.now();
-  for (const e of f.events) {
-    const mine = e.player === app.you && app.you !== null;
-    switch (e.kind) {
-      case EventKind.GHOST_EATEN: {
-        const g = f.ghosts[e.other];
-        if (g) app.popups.push({ x: g.x, y: g.y, text: String(e.points), until: now + POPUP_MS });
-        sound.play("ghost");
-        break;
-      }
-      case EventKind.RIVAL_EATEN: {
-        const p = f.players.find((q) => q.id === e.other);
-        if (p) app.popups.push({ x: p.x, y: p.y, text: String(e.points), until: now + POPUP_MS });
-        sound.play("ghost");
-        break;
-      }
-      case EventKind.FRUIT_EATEN:
-        app.popups.push({ x: 111, y: 164, text: String(e.points), until: now + POPUP_MS });
-        sound.play("fruit");
-        break;
-      case EventKind.FRIGHT_STARTED:
-        sound.play("energizer");
-        break;
-      case EventKind.EXTRA_LIFE:
-        if (mine) sound.play("life");
-        break;
-      case EventKind.PLAYER_CAUGHT:
-        if (mine) sound.play("death");
-        break;
-      case EventKind.LIFE_LOST:
-      case EventKind.RESPAWNED:
-      case EventKind.LEVEL_STARTED:
-        if (mine || e.kind === EventKind.LEVEL_STARTED) input.reset();
-        break;
-      default:
-        break;
-    }
-  }
-}
 
 // ---- loops -----------------------------------------------------------------------------
 

@@ -239,3 +239,39 @@ def test_reconnect_backoff_grows_with_jitter_and_caps(page: Page) -> None:
     )
     assert delays["lo"] == [250, 500, 1000, 2000, 4000, 5000, 5000]
     assert delays["hi"] == [500, 1000, 1999, 3998, 7996, 9995, 9995]
+
+
+EFFECTS = """async ([frames, you]) => {
+  const { decodeFrame } = await import('/state.js');
+  const { playEffects } = await import('/effects.js');
+  const played = [], popups = [];
+  let forgotten = 0, lastScore = 0;
+  for (const bytes of frames) {
+    lastScore = playEffects(decodeFrame(new Uint8Array(bytes).buffer), {
+      you, lastScore, popups, sound: { play: (name) => played.push(name) },
+      forgetDirection: () => forgotten++,
+    });
+  }
+  return { played, popups: popups.map((p) => [p.x, p.y, p.text]), forgotten, lastScore };
+}"""
+
+
+def test_events_become_sounds_popups_and_a_fresh_direction(page: Page) -> None:
+    full = (1 << N_PELLETS) - 1
+    v1 = view_at(0, (player(0, 100), player(1, 50)), full)
+    v2 = view_at(3, (player(0, 104, 10), player(1, 50)), full & ~1)  # you ate pellet 0
+    v3 = view_at(6, (player(0, 108, 10), player(1, 54, 10)), full & ~0b11)  # a rival ate one
+    ghost = Event(EventKind.GHOST_EATEN, 6, 0, 1, 0, 400)  # you ate Pinky (at 111, 116)
+    fruit = Event(EventKind.FRUIT_EATEN, 6, 1, None, int(Fruit.CHERRIES), 100)
+    lost = Event(EventKind.LIFE_LOST, 6, 0, None, 2, 0)
+    rival_lost = Event(EventKind.LIFE_LOST, 6, 1, None, 2, 0)
+    frames = [
+        protocol.encode_keyframe(1, v1, N_PELLETS, []),
+        protocol.encode_delta(2, v2, v1, []),
+        protocol.encode_delta(3, v3, v2, [ghost, fruit, lost, rival_lost]),
+    ]
+    out = page.evaluate(EFFECTS, [[list(f or b"") for f in frames], 0])
+    assert out["played"] == ["dot", "ghost", "fruit"]  # no chomp for the rival's pellet
+    assert out["popups"] == [[111, 116, "400"], [111, 164, "100"]]
+    assert out["forgotten"] == 1  # only your own lost life
+    assert out["lastScore"] == 10
