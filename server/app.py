@@ -34,6 +34,7 @@ class App:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
         self.scheduler = Scheduler(config.tick_hz, clock) if clock else Scheduler(config.tick_hz)
+        self.scheduler.observe = metrics.STATS.observe_tick
         self.registry = Registry(config, self.scheduler, MemoryChatHistory(config.chat_history))
         self.static = http.StaticFiles(Path(config.static_dir) if config.static_dir else WEB_DIR)
         self.sessions: set[Session] = set()
@@ -121,9 +122,11 @@ class App:
     async def handler(self, ws: ServerConnection) -> None:
         ip = client_ip(ws, self.config.forwarded_for_hops)
         if len(self.sessions) >= self.config.max_connections:
+            metrics.STATS.refused["global_cap"] += 1
             await self._refuse(ws, 1013, "server_full", "the server is full; try again later")
             return
         if self.per_ip[ip] >= self.config.max_connections_per_ip:
+            metrics.STATS.refused["address_cap"] += 1
             await self._refuse(ws, 1008, "server_full", "too many connections from your address")
             return
         self._bound_send_buffer(ws)

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 _STRIP = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# Line and paragraph separators would break a chat line the way a newline does.
+_SPACES = frozenset("\t\n\r\u2028\u2029")
+# Marks stacked on one letter beyond this only smear over the neighbouring lines ("zalgo");
+# real scripts need far fewer after NFC.
+MAX_MARKS = 3
+_MARKS = frozenset({"Mn", "Me"})
 
 
 class ChatError(ValueError):
@@ -27,13 +33,28 @@ class ChatError(ValueError):
 def clean_text(raw: str, max_chars: int) -> str:
     """Strip control/format characters and outer space; reject empty or too long lines."""
     text = unicodedata.normalize("NFC", raw)
-    text = "".join(" " if ch in "\t\n\r" else ch for ch in text)
+    text = "".join(" " if ch in _SPACES else ch for ch in text)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP).strip()
+    text = _limit_marks(text)
     if not text:
         raise ChatError("chat_invalid", "the chat line is empty")
     if len(text) > max_chars:
         raise ChatError("chat_invalid", f"a chat line is at most {max_chars} characters")
     return text
+
+
+def _limit_marks(text: str) -> str:
+    out: list[str] = []
+    run = 0
+    for ch in text:
+        if unicodedata.category(ch) in _MARKS:
+            run += 1
+            if run > MAX_MARKS:
+                continue
+        else:
+            run = 0
+        out.append(ch)
+    return "".join(out)
 
 
 class TokenBucket:

@@ -7,14 +7,50 @@ state at scrape time, inside the event loop, so nothing is shared with another t
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+
+# Tick timing buckets in seconds: fine below one tick (16.7 ms at 60 Hz), where the
+# difference between a healthy and a struggling loop shows, coarse above it.
+TICK_BUCKETS = (
+    0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02,
+    0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
+)  # fmt: skip
+
+
+class Histogram:
+    """A fixed-bucket histogram cheap enough for every tick: one bisect and two adds."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...] = TICK_BUCKETS) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last slot is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """Prometheus buckets: (upper bound, observations at or below it), ending with +Inf."""
+        out, running = [], 0
+        for bound, n in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += n
+            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
+        return out
 
 
 @dataclass
@@ -25,8 +61,21 @@ class Stats:
     state_frames_skipped: int = 0
     state_bytes_sent: int = 0
     messages_received: int = 0
+    messages_sent: int = 0  # text (JSON) messages: control and chat
+    text_bytes_sent: int = 0
     errors_sent: Counter[str] = field(default_factory=Counter)
+    rate_limited: int = 0  # messages refused by the per-connection rate limit
+    closed_for: Counter[str] = field(default_factory=Counter)  # our closes, by close code
+    refused: Counter[str] = field(default_factory=Counter)  # connections refused, by cap
     rooms_failed: int = 0
+    redis_errors: int = 0
+    tick_lateness: Histogram = field(default_factory=Histogram)
+    tick_duration: Histogram = field(default_factory=Histogram)
+
+    def observe_tick(self, lateness: float, duration: float) -> None:
+        """Record one scheduler batch: how late its first tick started and how long it ran."""
+        self.tick_lateness.observe(lateness)
+        self.tick_duration.observe(duration)
 
 
 STATS = Stats()
@@ -68,15 +117,40 @@ class AppCollector(Collector):
             ),
             ("pacarena_state_bytes_sent", "State frame bytes written", STATS.state_bytes_sent),
             ("pacarena_messages_received", "Client messages received", STATS.messages_received),
+            ("pacarena_messages_sent", "Text messages sent (control, chat)", STATS.messages_sent),
+            ("pacarena_text_bytes_sent", "Text message bytes sent", STATS.text_bytes_sent),
+            (
+                "pacarena_bytes_sent",
+                "Payload bytes sent, state frames and text",
+                STATS.state_bytes_sent + STATS.text_bytes_sent,
+            ),
+            ("pacarena_rate_limited", "Messages refused by the rate limit", STATS.rate_limited),
             ("pacarena_rooms_failed", "Rooms closed after an internal error", STATS.rooms_failed),
+            ("pacarena_redis_errors", "Failed calls to the shared backend", STATS.redis_errors),
         ):
             yield CounterMetricFamily(name, doc, value=count)
-        errors = CounterMetricFamily(
-            "pacarena_errors_sent", "Error replies by code", labels=["code"]
-        )
-        for code, n in sorted(STATS.errors_sent.items()):
-            errors.add_metric([code], n)
-        yield errors
+        for name, doc, label_name, counts in (
+            ("pacarena_errors_sent", "Error replies by code", "code", STATS.errors_sent),
+            ("pacarena_closed", "Connections the server closed", "code", STATS.closed_for),
+            ("pacarena_connections_refused", "Connections refused", "reason", STATS.refused),
+        ):
+            family = CounterMetricFamily(name, doc, labels=[label_name])
+            for label, n in sorted(counts.items()):
+                family.add_metric([label], n)
+            yield family
+        for name, doc, hist in (
+            (
+                "pacarena_tick_lateness_seconds",
+                "How late each scheduler batch started after its due time",
+                STATS.tick_lateness,
+            ),
+            (
+                "pacarena_tick_duration_seconds",
+                "Time to run one scheduler batch (all rooms' ticks and flushes)",
+                STATS.tick_duration,
+            ),
+        ):
+            yield HistogramMetricFamily(name, doc, buckets=hist.cumulative(), sum_value=hist.total)
 
 
 def registry_for(gauges: Callable[[], Gauges]) -> CollectorRegistry:

@@ -10,6 +10,8 @@ _EXTRA = frozenset(" _-.")
 # Categories removed before validating: control, format (includes bidi controls and
 # zero-width characters), surrogates, private use and unassigned code points.
 _STRIP = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# Letters that draw nothing (Hangul fillers): a name made of them would look empty.
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 class InvalidName(ValueError):
@@ -23,7 +25,9 @@ def clean_name(raw: str) -> str:
     the result must be 1-16 characters of letters, digits, space and `_-.`.
     """
     text = unicodedata.normalize("NFC", raw)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _STRIP)
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in _STRIP and ch not in INVISIBLE_LETTERS
+    )
     text = " ".join(text.split())
     if not text:
         raise InvalidName("a name needs at least one letter or digit")

@@ -67,6 +67,8 @@ class Scheduler:
         self.room_strikes = room_strikes
         self._strikes: dict[tuple[str, str], int] = {}
         self._stopped = False
+        # Called after each batch with (lateness of its first tick, batch duration), seconds.
+        self.observe: Callable[[float, float], None] | None = None
 
     def add(self, room: Ticked) -> None:
         self.rooms[room.key] = room
@@ -101,6 +103,8 @@ class Scheduler:
             ran += 1
         if ran:
             self._each("flush", self.n - 1, self.due(self.n - 1))
+            if self.observe is not None:
+                self.observe(now - self.due(self.n - ran), self.clock() - now)
         return ran
 
     def _each(self, what: str, n: int, t: float) -> None:

@@ -21,8 +21,7 @@ from server.chat import ChatLimiter, TokenBucket
 from server.config import Config
 from server.metrics import STATS
 from server.names import InvalidName, clean_name
-from server.room import Room
-from server.rooms import RoomDirectory
+from server.rooms import RoomDirectory, RoomLike
 
 log = logging.getLogger("server.session")
 
@@ -61,8 +60,11 @@ class Connection:
             self.close(1008, "too slow: the connection cannot keep up")
             return
         try:
-            self.ws.protocol.send_text(data.encode())
+            payload = data.encode()
+            self.ws.protocol.send_text(payload)
             self.ws.send_data()
+            STATS.messages_sent += 1
+            STATS.text_bytes_sent += len(payload)
         except Exception:
             log.debug("text send failed", exc_info=True)
 
@@ -87,6 +89,7 @@ class Connection:
         if self.closing:
             return
         self.closing = True
+        STATS.closed_for[str(code)] += 1
         task = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
         self.close_task = task
@@ -103,7 +106,7 @@ class Session:
         self.conn = Connection(ws, config, now)
         self.id = "s-" + secrets.token_hex(4)
         self.name: str | None = None
-        self.room: Room | None = None
+        self.room: RoomLike | None = None
         self.bucket = TokenBucket(config.messages_per_second, config.message_burst, now)
         self._rejected = 0
         self._rejected_since = now
@@ -144,6 +147,7 @@ class Session:
             self._rejected = 0
             self._rejected_since = now
         self._rejected += 1
+        STATS.rate_limited += 1
         limit = max(self.config.message_burst, self.config.messages_per_second * 2)
         if self._rejected > limit:
             log.info("closing flooding client", extra={"session": self.id})
@@ -203,7 +207,7 @@ class Session:
         self.error("too_large", f"messages are at most {self.config.max_message_bytes} bytes")
         self.conn.close(1009, "message too big")
 
-    def _room(self, ref: str) -> Room:
+    def _room(self, ref: str) -> RoomLike:
         if self.room is None or self.room.closed:
             self.room = None
             raise protocol.ProtocolError("not_in_room", "join a room first", ref)
@@ -237,7 +241,7 @@ class Session:
         self.room = room
         room.resume(seat, self.conn)
 
-    def _enter(self, room: Room, spectate: bool) -> None:
+    def _enter(self, room: RoomLike, spectate: bool) -> None:
         assert self.name is not None
         self.registry.leave_lobby(self.conn)
         self.room = room

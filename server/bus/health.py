@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from server.metrics import STATS
+
 log = logging.getLogger("server.bus")
 
 
@@ -22,6 +24,7 @@ class Health:
 
     def failed(self, exc: BaseException) -> None:
         """Record a connection failure; logs only the first one of an outage."""
+        STATS.redis_errors += 1
         if self.down_since is None:
             self.down_since = time.monotonic()
             self.outages += 1
