@@ -24,6 +24,7 @@ from server.game.view import ArenaView, Direction, Event, Mode
 from server.metrics import STATS
 from server.names import unique_name
 from server.narrate import narrate
+from server.relay import RemotePeer
 
 log = logging.getLogger("server.room")
 
@@ -54,6 +55,29 @@ class Seat:
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
+
+
+class RoomObserver:
+    """Told what a room does (recording, relaying to other processes); every hook is a no-op."""
+
+    def frame(self, room: Room, frame: protocol.EncodedFrame, everyone_keyframe: bool) -> None:
+        """A state frame went to the local peers (called once per send tick)."""
+
+    def broadcast(self, room: Room, data: str) -> None:
+        """A text message went to every local peer."""
+
+    def game_events(self, room: Room, events: list[Event]) -> None:
+        """Events the arena emitted (drained after each step, join or leave)."""
+
+    def game_started(self, room: Room) -> None: ...
+
+    def game_over(self, room: Room, view: ArenaView) -> None: ...
+
+    def player_joined(self, room: Room, name: str) -> None: ...
+
+    def player_left(self, room: Room, name: str) -> None: ...
+
+    def chatted(self, room: Room, name: str) -> None: ...
 
 
 class Room:
@@ -95,6 +119,8 @@ class Room:
         self._send_due = False
         self._events: list[Event] = []
         self.closed = False
+        self.observers: list[RoomObserver] = []
+        self.game_id = ""
         self._new_arena()
 
     # --- who is here ---------------------------------------------------------------------------
@@ -110,6 +136,10 @@ class Room:
     def peers(self) -> list[Peer]:
         seated = [s.peer for s in self.seats.values() if s.peer is not None]
         return [*seated, *self.spectators]
+
+    def local_peers(self) -> list[Peer]:
+        """Peers connected to this process (relayed ones get broadcasts through the observers)."""
+        return [p for p in self.peers() if not isinstance(p, RemotePeer)]
 
     def seat_of(self, peer: Peer) -> Seat | None:
         for seat in self.seats.values():
@@ -146,6 +176,8 @@ class Room:
         self._add_to_arena(pid)
         self._welcome(peer, seat)
         self._system(f"{seat.name} joined")
+        for observer in self.observers:
+            observer.player_joined(self, seat.name)
         self._roster()
         self._maybe_countdown()
         self._on_change(self)
@@ -198,6 +230,8 @@ class Room:
             self.arena.remove_player(seat.id)
         self._drain()
         self._system(f"{seat.name} left")
+        for observer in self.observers:
+            observer.player_left(self, seat.name)
         log.info("seat freed", extra={"room": self.code, "player": seat.id})
         if not self.seats and self.state in (COUNTDOWN, PLAYING):
             self._set_state(WAITING)
@@ -244,6 +278,8 @@ class Room:
         except ChatError as exc:
             raise protocol.ProtocolError(exc.code, exc.message, "chat") from None
         self._post(line)
+        for observer in self.observers:
+            observer.chatted(self, sender)
 
     def request_keyframe(self, peer: Peer) -> None:
         peer.owes_keyframe = True
@@ -308,6 +344,7 @@ class Room:
         self.maze_rows = list(self.arena.maze.rows)
         self.encoder = protocol.StateEncoder(len(self.arena.maze.pellet_tiles))
         self._events = []
+        self.game_id = f"{self.code}-{secrets.token_hex(6)}"
         for pid in sorted(self.seats):
             self._add_to_arena(pid)
         for peer in self.peers():
@@ -323,11 +360,15 @@ class Room:
         self._drain()
 
     def _drain(self) -> None:
-        for event in self.arena.drain_events():
+        events = self.arena.drain_events()
+        for event in events:
             self._events.append(event)
             line = narrate(event, self._name)
             if line is not None:
                 self._system(line)
+        if events:
+            for observer in self.observers:
+                observer.game_events(self, events)
 
     def _name(self, pid: int | None) -> str:
         seat = self.seats.get(pid) if pid is not None else None
@@ -343,6 +384,8 @@ class Room:
             self._system("game over")
         self._set_state(OVER)
         self._broadcast(protocol.game_over(winner, scores))
+        for observer in self.observers:
+            observer.game_over(self, view)
         self._over_until = self.now + self.config.game_over_hold_s
         log.info("game over", extra={"room": self.code, "winner": winner})
 
@@ -363,6 +406,9 @@ class Room:
         self.state = state
         self._broadcast(protocol.room_state(state))
         self._on_change(self)
+        if state == PLAYING:
+            for observer in self.observers:
+                observer.game_started(self)
 
     def _welcome(self, peer: Peer, seat: Seat | None) -> None:
         peer.send_text(
@@ -401,8 +447,10 @@ class Room:
         self._broadcast(protocol.chat_line(line.to_wire()))
 
     def _broadcast(self, data: str) -> None:
-        for peer in self.peers():
+        for peer in self.local_peers():
             peer.send_text(data)
+        for observer in self.observers:
+            observer.broadcast(self, data)
 
     def _send_state(self) -> None:
         frame = self.encoder.next(self._view(), self._events)
@@ -411,4 +459,6 @@ class Room:
         everyone_keyframe = frame.delta is None or self._sends % self._keyframe_every == 0
         if everyone_keyframe:
             self.encoder.synced()
-        fan_out(frame, self.peers(), everyone_keyframe)
+        fan_out(frame, self.local_peers(), everyone_keyframe)
+        for observer in self.observers:
+            observer.frame(self, frame, everyone_keyframe)

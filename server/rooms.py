@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from server import protocol
 from server.chat import ChatError, ChatHistory, ChatLine, make_line
 from server.config import Config
-from server.game.view import Mode
-from server.room import Peer, Room, Seat
+from server.game.view import Direction, Mode
+from server.room import Peer, Room, RoomObserver, Seat
 from server.scheduler import Scheduler
 
 log = logging.getLogger("server.rooms")
@@ -33,24 +34,51 @@ def new_code(taken: set[str] | dict[str, Room]) -> str:
             return code
 
 
+class RoomLike(Protocol):
+    """A room as a session uses it: a local `Room`, or a handle to one another process runs."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def join(self, peer: Peer, name: str, spectate: bool) -> Seat | None: ...
+
+    def resume(self, seat: Seat, peer: Peer) -> None: ...
+
+    def leave(self, peer: Peer) -> None: ...
+
+    def disconnect(self, peer: Peer) -> None: ...
+
+    def start(self, peer: Peer) -> None: ...
+
+    def input(self, peer: Peer, direction: Direction) -> None: ...
+
+    def chat(self, peer: Peer, raw: str, now_monotonic: float) -> None: ...
+
+    def request_keyframe(self, peer: Peer) -> None: ...
+
+
 class RoomDirectory(Protocol):
     """Everything a session needs from the registry: the seam for a cross-process registry.
 
-    `Registry` below serves this process's rooms from memory; a shared-backend version would
-    find rooms, seats and lobby members through the bus and relay to the owning process.
+    `Registry` below serves this process's rooms from memory; `server.cluster.Cluster` finds
+    rooms, seats and lobby members through the bus and relays to the owning process.
     """
 
-    draining: bool
+    @property
+    def draining(self) -> bool: ...
 
-    def create(self, mode: Mode, private: bool) -> Room: ...
+    def create(self, mode: Mode, private: bool) -> RoomLike: ...
 
-    def find(self, code: str) -> Room | None: ...
+    def find(self, code: str) -> RoomLike | None: ...
 
-    def quick_play(self, mode: Mode) -> Room: ...
+    def quick_play(self, mode: Mode) -> RoomLike: ...
 
-    def seat_for(self, token: str) -> tuple[Room, Seat] | None: ...
+    def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None: ...
 
-    def register_seat(self, room: Room, seat: Seat) -> None: ...
+    def register_seat(self, room: RoomLike, seat: Seat) -> None: ...
 
     def enter_lobby(self, peer: Peer) -> None: ...
 
@@ -62,14 +90,27 @@ class RoomDirectory(Protocol):
 class Registry:
     """Rooms of this process, the lobby's members and its chat; ticked by the scheduler."""
 
-    def __init__(self, config: Config, scheduler: Scheduler, history: ChatHistory) -> None:
+    def __init__(
+        self,
+        config: Config,
+        scheduler: Scheduler,
+        history: ChatHistory,
+        observers: Sequence[RoomObserver] = (),
+    ) -> None:
         self.config = config
         self.scheduler = scheduler
         self.history = history
+        self.observers = list(observers)  # attached to every room this process runs
         self.rooms: dict[str, Room] = {}
         self.tokens: dict[str, str] = {}  # resume token -> room code
         self.lobby: set[Peer] = set()
         self.draining = False
+        # Cluster mode: rooms other processes run (for the list), where lobby lines go, and
+        # who hears of disposed rooms and freed seats.
+        self.remote_summaries: list[protocol.RoomSummary] = []
+        self.lobby_out: Callable[[ChatLine], None] | None = None
+        self.on_dispose: list[Callable[[Room], None]] = []
+        self.on_seat_freed: list[Callable[[str], None]] = []
         self._list_dirty = False
         self._list_sent = float("-inf")
         scheduler.add(self)
@@ -98,13 +139,17 @@ class Registry:
 
     def room_list(self) -> str:
         public = [r.summary() for r in self.rooms.values() if not r.private and not r.closed]
-        return protocol.rooms(public)
+        public += [s for s in self.remote_summaries if s.code not in self.rooms]
+        return protocol.rooms(sorted(public, key=lambda s: s.code))
 
-    def create(self, mode: Mode, private: bool) -> Room:
+    def mark_list_dirty(self) -> None:
+        self._list_dirty = True
+
+    def create(self, mode: Mode, private: bool, taken: Sequence[str] = ()) -> Room:
         if len(self.rooms) >= self.config.max_rooms:
             raise protocol.ProtocolError("rooms_full", "no more rooms can be opened right now")
         room = Room(
-            new_code(self.rooms),
+            new_code({*self.rooms, *taken}),
             mode,
             private,
             self.config,
@@ -114,11 +159,28 @@ class Registry:
             on_empty=self._dispose,
             on_seat_freed=self._seat_freed,
         )
-        self.rooms[room.code] = room
-        self.scheduler.add(room)
-        self._list_dirty = True
+        self.adopt(room)
         log.info("room created", extra={"room": room.code, "mode": mode.name.lower()})
         return room
+
+    def adopt(self, room: Room) -> None:
+        """Run `room` here (a new one, or one taken over from its snapshot)."""
+        room.observers.extend(self.observers)
+        self.rooms[room.code] = room
+        for seat in room.seats.values():
+            self.tokens[seat.token] = room.code
+        self.scheduler.add(room)
+        self._list_dirty = True
+
+    def let_go(self, room: Room) -> None:
+        """Stop running `room` here without disposing of it (another process runs it now)."""
+        if self.rooms.get(room.code) is room:
+            del self.rooms[room.code]
+        self.scheduler.remove(room.code)
+        for seat in room.seats.values():
+            self.tokens.pop(seat.token, None)
+        room.closed = True
+        self._list_dirty = True
 
     def find(self, code: str) -> Room | None:
         room = self.rooms.get(code)
@@ -144,11 +206,13 @@ class Registry:
                 return room, seat
         return None
 
-    def register_seat(self, room: Room, seat: Seat) -> None:
+    def register_seat(self, room: RoomLike, seat: Seat) -> None:
         self.tokens[seat.token] = room.code
 
     def _seat_freed(self, token: str) -> None:
         self.tokens.pop(token, None)
+        for hook in self.on_seat_freed:
+            hook(token)
 
     def _changed(self, room: Room) -> None:
         if not room.private:
@@ -162,6 +226,8 @@ class Registry:
             self.tokens.pop(seat.token, None)
         self._list_dirty = True
         log.info("room disposed", extra={"room": room.code})
+        for hook in self.on_dispose:
+            hook(room)
 
     # --- lobby ---------------------------------------------------------------------------------
 
@@ -187,7 +253,10 @@ class Registry:
             )
         except ChatError as exc:
             raise protocol.ProtocolError(exc.code, exc.message, "chat") from None
-        self.post_lobby(line)
+        if self.lobby_out is not None:
+            self.lobby_out(line)
+        else:
+            self.post_lobby(line)
 
     def post_lobby(self, line: ChatLine) -> None:
         self.history.append(LOBBY, line)
