@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,20 @@ def _has_uvloop() -> bool:
     return True
 
 
+def _safe(
+    figure: Callable[[str, runner.Preset, runner.Machine], dict[str, Any]],
+    target: str,
+    preset: runner.Preset,
+    machine: runner.Machine,
+) -> dict[str, Any]:
+    """Run one figure for one target; a crash is recorded, and the run goes on."""
+    try:
+        return figure(target, preset, machine)
+    except Exception as exc:
+        runner.say(f"  {target}: failed: {type(exc).__name__}: {exc}")
+        return {"target": target, "error": f"{type(exc).__name__}: {exc}"}
+
+
 def _measure(
     results: dict[str, Any],
     wanted: set[int],
@@ -48,12 +63,13 @@ def _measure(
     begin = time.monotonic()
     if wanted & {1, 2, 3}:
         results["players_per_core"] = runner.players_per_core(preset, machine)
+        report.write_json(results, Path(machine.logs), "partial")  # in case a later figure dies
     if 4 in wanted:
         runner.say("[fig 4] join storm")
-        results["join_storm"] = {t: runner.join_storm(t, preset, machine) for t in targets}
+        results["join_storm"] = {t: _safe(runner.join_storm, t, preset, machine) for t in targets}
     if 5 in wanted:
         runner.say("[fig 5] idle memory")
-        results["idle_memory"] = {t: runner.idle_memory(t, preset, machine) for t in targets}
+        results["idle_memory"] = {t: _safe(runner.idle_memory, t, preset, machine) for t in targets}
     if 7 in wanted:
         runner.say("[fig 7] game core")
         results["core"] = runner.core_fps(preset, machine)

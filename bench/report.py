@@ -13,6 +13,11 @@ def _met(ok: bool | None) -> str:
     return "-" if ok is None else "yes" if ok else "no"
 
 
+def _ok(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A figure's result, or None when it crashed (its error stays in the JSON)."""
+    return None if result is None or "error" in result else result
+
+
 def _storm(s: dict[str, Any]) -> str:
     tick = s["lateness_ms"].get("tick", s["lateness_ms"])
     return (
@@ -74,7 +79,7 @@ def figures(results: dict[str, Any]) -> list[Row]:
             )
     storm = results.get("join_storm")
     if storm:
-        s, c = storm.get("server"), storm.get("ceiling")
+        s, c = _ok(storm.get("server")), _ok(storm.get("ceiling"))
         if s:
             rows.append(
                 (
@@ -91,7 +96,7 @@ def figures(results: dict[str, Any]) -> list[Row]:
             )
     memory = results.get("idle_memory")
     if memory:
-        s, c = memory.get("server"), memory.get("ceiling")
+        s, c = _ok(memory.get("server")), _ok(memory.get("ceiling"))
         if s:
             rows.append(
                 (
