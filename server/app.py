@@ -22,6 +22,7 @@ from server.config import Config
 from server.rooms import Registry
 from server.scheduler import Clock, Scheduler
 from server.session import Session
+from server.shared import Shared
 
 log = logging.getLogger("server.app")
 
@@ -36,6 +37,8 @@ class App:
         self.scheduler = Scheduler(config.tick_hz, clock) if clock else Scheduler(config.tick_hz)
         self.scheduler.observe = metrics.STATS.observe_tick
         self.registry = Registry(config, self.scheduler, MemoryChatHistory(config.chat_history))
+        # The bus, leaderboards, analytics; with REDIS_URL the cross-process room directory.
+        self.shared = Shared(config, self.registry, lambda: self.sessions)
         self.static = http.StaticFiles(Path(config.static_dir) if config.static_dir else WEB_DIR)
         self.sessions: set[Session] = set()
         self.per_ip: Counter[str] = Counter()
@@ -61,11 +64,12 @@ class App:
         return self.registry.draining
 
     async def start(self) -> None:
+        await self.shared.start()
         self.server = await serve(
             self.handler,
             self.config.host,
             self.config.port,
-            process_request=self.process_request,
+            process_request=self._process_request,
             # Game frames are tiny and shared by every client: no per-connection compression.
             compression=None,
             # Limits: a little headroom so an oversized message still gets a clear error.
@@ -100,6 +104,15 @@ class App:
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
 
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        if request.method == "GET":
+            api = await self.shared.api(http.split_path(request.path))
+            if api is not None:
+                return api
+        return self.process_request(connection, request)
+
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = http.split_path(request.path)
         if request.method != "GET":
@@ -130,7 +143,7 @@ class App:
             await self._refuse(ws, 1008, "server_full", "too many connections from your address")
             return
         self._bound_send_buffer(ws)
-        session = Session(ws, self.config, self.registry)
+        session = Session(ws, self.config, self.shared.directory)
         self.sessions.add(session)
         self.per_ip[ip] += 1
         try:
@@ -163,6 +176,9 @@ class App:
             return
         self.registry.draining = True
         log.info("draining", extra={"sessions": len(self.sessions)})
+        # Rooms go to other processes first (final snapshot, lease released), so the clients
+        # told to reconnect below find them running elsewhere.
+        await self.shared.hand_over()
         message = protocol.reconnect("draining")
         for session in list(self.sessions):
             session.conn.send_text(message)
@@ -182,6 +198,7 @@ class App:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        await self.shared.close()
 
 
 def client_ip(ws: ServerConnection, hops: int) -> str:

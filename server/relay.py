@@ -18,7 +18,7 @@ from typing import Any
 from server.chat import ChatLimiter
 
 FRAME, TEXT = b"F", b"T"
-_HEADER = struct.Struct("!IIBI")  # epoch, publish seq, flags, delta length
+_HEADER = struct.Struct("!QIBI")  # epoch, publish seq, flags, delta length
 EVERYONE_KEYFRAME, HAS_KEYFRAME = 1, 2
 
 

@@ -1,0 +1,448 @@
+"""Many processes, one set of rooms: the directory sessions use when REDIS_URL is set.
+
+Each room has one owner process (a bus lease). This process keeps a `RoomHandle` for every
+room it owns or has connections in; rooms elsewhere are known from the lobby presence group
+(refreshed every second), resume tokens from a shared hash (plus a pub/sub nudge on each new
+seat), lobby chat travels on the lobby channel. A maintenance loop keeps leases, writes
+snapshots, and takes over rooms whose owner went silent (or handed them over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from server import protocol, relay, snapshot
+from server.bus import Bus, BusUnavailable, keys
+from server.chat import ChatLine
+from server.game.view import Mode
+from server.handle import RoomHandle
+from server.owner import LEASE_TTL_S, Owner
+from server.room import Peer, Room, Seat
+from server.rooms import Registry, RoomLike
+
+log = logging.getLogger("server.cluster")
+
+TOKENS = "cluster:tokens"  # hash: resume token -> room code
+TICK_S = 0.25  # maintenance period
+SNAPSHOT_S = 0.5  # snapshots at least twice a second
+DIRECTORY_S = 1.0  # room presence written and read back
+SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
+ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
+ROOM_TTL_S = 3.0
+
+
+class Cluster:
+    """A `RoomDirectory` over the bus; the local `Registry` runs this process's rooms."""
+
+    def __init__(self, registry: Registry, bus: Bus, proc: str) -> None:
+        self.registry = registry
+        self.config = registry.config
+        self.bus = bus
+        self.proc = proc
+        self.handles: dict[str, RoomHandle] = {}
+        self.owners: dict[str, Owner] = {}
+        self.remote: dict[str, dict[str, Any]] = {}  # code -> summary of rooms run elsewhere
+        self.tokens: dict[str, str] = {}  # token -> room code, for rooms run elsewhere
+        self.takeovers = 0
+        self._orphaned: dict[str, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._intents: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(4096)
+        registry.lobby_out = self._lobby_out
+        registry.on_dispose.append(self._disposed)
+        registry.on_seat_freed.append(self._seat_freed)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._listen(keys.LOBBY_CHANNEL, self._on_lobby)
+        self._tasks.append(asyncio.create_task(self._maintain(), name="cluster"))
+        self._tasks.append(asyncio.create_task(self._send_intents(), name="intents"))
+        with contextlib.suppress(BusUnavailable):
+            await self._load_lobby_history()
+
+    async def close(self) -> None:
+        for owner in list(self.owners.values()):
+            await owner.stop()
+        tasks = [*self._tasks, *self._listeners.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def hand_over(self) -> None:
+        """SIGTERM: stop running rooms here and let other processes take them at once."""
+        for code, owner in list(self.owners.items()):
+            self.registry.let_go(owner.room)
+            await owner.hand_over()
+            del self.owners[code]
+            self._stop_listening(keys.room_intents(code))
+            log.info("room handed over", extra={"room": code})
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _listen(self, channel: str, handler: Callable[[bytes], None]) -> None:
+        if channel not in self._listeners:
+            task = asyncio.create_task(self._listener(channel, handler), name=f"sub:{channel}")
+            self._listeners[channel] = task
+
+    def _stop_listening(self, channel: str) -> None:
+        task = self._listeners.pop(channel, None)
+        if task is not None:
+            task.cancel()
+
+    async def _listener(self, channel: str, handler: Callable[[bytes], None]) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe(channel) as sub:
+                    async for message in sub:
+                        try:
+                            handler(message.data)
+                        except Exception:
+                            log.exception("bus message failed", extra={"channel": channel})
+            except BusUnavailable:
+                await asyncio.sleep(0.5)
+
+    # --- RoomDirectory ---------------------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        return self.registry.draining
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self.registry.draining = value
+
+    def create(self, mode: Mode, private: bool) -> RoomLike:
+        room = self.registry.create(mode, private, taken=list(self.remote))
+        handle = self._own(room, lease=None)
+        self._spawn(self._announce(room))
+        return handle
+
+    def find(self, code: str) -> RoomLike | None:
+        handle = self.handles.get(code)
+        if handle is not None and not handle.closed:
+            return handle
+        if code in self.remote:
+            return self._handle(code)
+        return None
+
+    def quick_play(self, mode: Mode) -> RoomLike:
+        best: tuple[int, str] | None = None
+        for room in self.registry.rooms.values():
+            if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
+                best = max(best or (-1, ""), (len(room.seats), room.code))
+        for code, info in self.remote.items():
+            usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
+            if usable and info["players"] < info["max"]:
+                best = max(best or (-1, ""), (int(info["players"]), code))
+        if best is not None:
+            found = self.find(best[1])
+            if found is not None:
+                return found
+        return self.create(mode, private=False)
+
+    def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None:
+        held = self.registry.seat_for(token)
+        if held is not None:
+            room, seat = held
+            return self.handles.get(room.code) or self._own(room, None), seat
+        code = self.tokens.get(token)
+        if code is None or code in self.registry.rooms:
+            return None
+        return self._handle(code), Seat(-1, "", token, None)
+
+    def register_seat(self, room: RoomLike, seat: Seat) -> None:
+        self.registry.tokens[seat.token] = room.code
+        self._spawn(self._publish_token(seat.token, room.code))
+
+    def enter_lobby(self, peer: Peer) -> None:
+        self.registry.enter_lobby(peer)
+
+    def leave_lobby(self, peer: Peer) -> None:
+        self.registry.leave_lobby(peer)
+
+    def lobby_chat(self, peer: Peer, name: str, raw: str) -> None:
+        self.registry.lobby_chat(peer, name, raw)
+
+    # --- handles and owners ----------------------------------------------------------------------
+
+    def _handle(self, code: str) -> RoomHandle:
+        handle = self.handles.get(code)
+        if handle is None or handle.closed:
+            handle = RoomHandle(code, self.proc, self._intent_for(code))
+            # Nothing heard yet: try for the room soon if no owner speaks up.
+            handle.last_heard = time.monotonic() - SILENCE_S + 0.3
+            self.handles[code] = handle
+            self._listen_room(handle)
+        return handle
+
+    def _listen_room(self, handle: RoomHandle) -> None:
+        def on_message(data: bytes) -> None:
+            self._on_room(handle, data)
+
+        self._listen(keys.room_frames(handle.code), on_message)
+
+    def _own(self, room: Room, lease: Any) -> RoomHandle:
+        handle = self.handles.get(room.code)
+        if handle is None or handle.closed:
+            handle = RoomHandle(room.code, self.proc, self._intent_for(room.code))
+            self.handles[room.code] = handle
+        handle.local = room
+        self._stop_listening(keys.room_frames(room.code))
+        owner = Owner(room, self.bus, self.proc, self.config)
+        owner.on_seat = self.register_seat
+        owner.start()
+        if lease is not None:
+            owner.adopt_lease(lease)
+        else:
+            self._spawn(owner.keep())
+        self.owners[room.code] = owner
+        code = room.code
+        self._listen(keys.room_intents(code), lambda data: self._on_intent(code, data))
+        return handle
+
+    def _intent_for(self, code: str) -> Callable[..., None]:
+        channel = keys.room_intents(code)
+
+        def send(op: str, conn: str, **args: Any) -> None:
+            data = relay.encode_intent(op, self.proc, conn, **args)
+            with contextlib.suppress(asyncio.QueueFull):
+                self._intents.put_nowait((channel, data))
+
+        return send
+
+    async def _send_intents(self) -> None:
+        while True:
+            channel, data = await self._intents.get()
+            with contextlib.suppress(BusUnavailable):
+                await self.bus.publish(channel, data)
+
+    def _on_intent(self, code: str, data: bytes) -> None:
+        owner = self.owners.get(code)
+        if owner is not None and not owner.room.closed:
+            owner.intent(relay.decode_intent(data))
+
+    def _on_room(self, handle: RoomHandle, data: bytes) -> None:
+        msg = relay.decode(data)
+        if isinstance(msg, relay.RelayedFrame):
+            handle.on_frame(msg)
+        else:
+            handle.on_text(msg)
+        if handle.closed and not handle.members:
+            self._drop_handle(handle)
+
+    def _drop_handle(self, handle: RoomHandle) -> None:
+        if self.handles.get(handle.code) is handle:
+            del self.handles[handle.code]
+        self._stop_listening(keys.room_frames(handle.code))
+
+    def _disposed(self, room: Room) -> None:
+        owner = self.owners.pop(room.code, None)
+        if owner is not None:
+            self._spawn(owner.dispose())
+        self._stop_listening(keys.room_intents(room.code))
+        handle = self.handles.pop(room.code, None)
+        if handle is not None:
+            handle.local = None
+        self._spawn(self._forget_tokens([s.token for s in room.seats.values()]))
+
+    def _seat_freed(self, token: str) -> None:
+        self._spawn(self._forget_tokens([token]))
+
+    # --- maintenance -----------------------------------------------------------------------------
+
+    async def _maintain(self) -> None:
+        last_snapshot = last_directory = 0.0
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            try:
+                await self._keep_leases()
+                await self._take_over_silent(now)
+                if now - last_snapshot >= SNAPSHOT_S:
+                    last_snapshot = now
+                    for owner in list(self.owners.values()):
+                        await owner.save()
+                if now - last_directory >= DIRECTORY_S:
+                    last_directory = now
+                    await self._directory()
+            except BusUnavailable:
+                pass
+            except Exception:
+                log.exception("cluster maintenance failed")
+            for handle in list(self.handles.values()):
+                if handle.local is None and not handle.members:
+                    self._drop_handle(handle)
+
+    async def _keep_leases(self) -> None:
+        for code, owner in list(self.owners.items()):
+            if await owner.keep():
+                continue
+            log.warning("room owned elsewhere now: stepping down", extra={"room": code})
+            del self.owners[code]
+            self.registry.let_go(owner.room)
+            await owner.stop()
+            self._stop_listening(keys.room_intents(code))
+            handle = self.handles.get(code)
+            if handle is not None:
+                self._listen_room(handle)
+                handle.become_remote()
+
+    async def _take_over_silent(self, now: float) -> None:
+        for code, handle in list(self.handles.items()):
+            if handle.local is not None or not handle.members or self.draining:
+                continue
+            if not handle.handover and now - handle.last_heard < SILENCE_S:
+                continue
+            await self._try_take_over(code, handle, now)
+
+    async def _try_take_over(self, code: str, handle: RoomHandle, now: float) -> None:
+        lease = await self.bus.acquire_lease(keys.room_owner(code), self.proc, LEASE_TTL_S)
+        if lease is None:
+            self._orphaned.pop(code, None)
+            return
+        raw = await self.bus.get(keys.room_snapshot(code))
+        if raw is None:
+            await self.bus.release_lease(lease)
+            since = self._orphaned.setdefault(code, now)
+            if now - since > ORPHAN_S:
+                handle.gone("the room is gone")
+                self._drop_handle(handle)
+            return
+        self._orphaned.pop(code, None)
+        reg = self.registry
+        room = snapshot.restore(
+            raw,
+            self.config,
+            reg.history,
+            reg.scheduler.now_tick(),
+            reg._changed,
+            reg._dispose,
+            reg._seat_freed,
+        )
+        reg.adopt(room)
+        self._own(room, lease)
+        handle.handover = False
+        handle.become_local(room, self.register_seat)
+        self.owners[code].announce()
+        self.takeovers += 1
+        log.info("room taken over", extra={"room": code, "epoch": lease.epoch})
+        await self.owners[code].save()
+
+    async def _announce(self, room: Room) -> None:
+        """Make a new room findable everywhere now, not at the next directory refresh."""
+        info = _summary(room.summary(), room.private, self.proc)
+        with contextlib.suppress(BusUnavailable):
+            body = {"k": "room", "room": room.code, "info": json.loads(info)}
+            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
+            await self.bus.presence_set(keys.LOBBY_ROOMS, room.code, ROOM_TTL_S, info)
+
+    async def _directory(self) -> None:
+        await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
+        for code, owner in self.owners.items():
+            room = owner.room
+            info = _summary(room.summary(), room.private, self.proc)
+            await self.bus.presence_set(keys.LOBBY_ROOMS, code, ROOM_TTL_S, info)
+        listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
+        remote: dict[str, dict[str, Any]] = {}
+        for code, raw in listed.items():
+            if code in self.owners:
+                continue
+            with contextlib.suppress(ValueError, KeyError):
+                info = json.loads(raw)
+                remote[code] = info
+        self._set_remote(remote)
+        tokens = await self.bus.hgetall(TOKENS)
+        self.tokens = {t: v.decode() for t, v in tokens.items()}
+
+    def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
+        changed = remote != self.remote
+        self.remote = remote
+        if changed:
+            self.registry.remote_summaries = [
+                protocol.RoomSummary(
+                    code,
+                    protocol.MODES[i["mode"]],
+                    int(i["players"]),
+                    int(i["max"]),
+                    int(i["spectators"]),
+                    str(i["state"]),
+                )
+                for code, i in remote.items()
+                if not i["private"]
+            ]
+            self.registry.mark_list_dirty()
+
+    # --- tokens and the lobby channel ------------------------------------------------------------
+
+    async def _publish_token(self, token: str, code: str) -> None:
+        with contextlib.suppress(BusUnavailable):
+            await self.bus.hset(TOKENS, {token: code.encode()})
+            body = {"k": "token", "token": token, "room": code}
+            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
+
+    async def _forget_tokens(self, tokens: list[str]) -> None:
+        if tokens:
+            with contextlib.suppress(BusUnavailable):
+                await self.bus.hdel(TOKENS, *tokens)
+
+    def _lobby_out(self, line: ChatLine) -> None:
+        self._spawn(self._publish_lobby(line))
+
+    async def _publish_lobby(self, line: ChatLine) -> None:
+        body = json.dumps({"k": "chat", "line": line.to_wire()}).encode()
+        try:
+            await self.bus.list_push(keys.room_chat("lobby"), body, self.config.chat_history)
+            await self.bus.publish(keys.LOBBY_CHANNEL, body)
+        except BusUnavailable:
+            self.registry.post_lobby(line)  # at least this process's lobby hears it
+
+    async def _load_lobby_history(self) -> None:
+        rows = await self.bus.list_range(keys.room_chat("lobby"), 0, self.config.chat_history - 1)
+        for row in reversed(rows):
+            with contextlib.suppress(ValueError, KeyError):
+                self.registry.history.append("lobby", _line(json.loads(row)["line"]))
+
+    def _on_lobby(self, data: bytes) -> None:
+        msg = json.loads(data)
+        if msg.get("k") == "chat":
+            self.registry.post_lobby(_line(msg["line"]))
+        elif msg.get("k") == "token":
+            self.tokens[str(msg["token"])] = str(msg["room"])
+        elif msg.get("k") == "room" and msg["room"] not in self.owners:
+            self._set_remote({**self.remote, str(msg["room"]): dict(msg["info"])})
+
+
+def _summary(s: protocol.RoomSummary, private: bool, proc: str) -> bytes:
+    info = {
+        "mode": protocol.MODE_NAMES[s.mode],
+        "players": s.players,
+        "max": s.max,
+        "spectators": s.spectators,
+        "state": s.state,
+        "private": private,
+        "owner": proc,
+    }
+    return json.dumps(info).encode()
+
+
+def _line(wire: dict[str, Any]) -> ChatLine:
+    return ChatLine(
+        str(wire["channel"]),
+        wire.get("from"),
+        str(wire["text"]),
+        int(wire["ts"]),
+        bool(wire["system"]),
+    )

@@ -1,0 +1,98 @@
+"""Rooms' finished games to the leaderboard and notable events to the analytics stream.
+
+Rooms are synchronous and the bus is not: each hook queues its write as a task, so a slow or
+absent backend never stalls a tick. A finished game is retried a few times (its id makes the
+write idempotent); analytics events are best effort (dropped ones are counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from server.analytics.events import Event, EventLog, Kind, from_game
+from server.bus import BusUnavailable
+from server.game.view import ArenaView
+from server.game.view import Event as GameEvent
+from server.leaderboard import GameResult, Leaderboard, PlayerResult
+from server.room import Room, RoomObserver
+
+log = logging.getLogger("server.records")
+
+RECORD_TRIES = 5
+RETRY_S = 1.0
+
+
+class Recorder(RoomObserver):
+    """Writes what rooms report to the leaderboard and the event log."""
+
+    def __init__(self, leaderboard: Leaderboard, events: EventLog) -> None:
+        self.leaderboard = leaderboard
+        self.events = events
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started: dict[str, float] = {}  # game id -> unix start time
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:  # no loop (a room driven by hand in a unit test)
+            coro.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _event(self, kind: Kind, room: Room, player: str = "", value: int = 0) -> None:
+        self._spawn(self.events.record(Event(kind, room.code, player, value, "", time.time())))
+
+    def game_started(self, room: Room) -> None:
+        self._started[room.game_id] = time.time()
+        self._event(Kind.GAME_START, room, value=len(room.seats))
+
+    def game_events(self, room: Room, events: list[GameEvent]) -> None:
+        names = {s.id: s.name for s in room.seats.values()}
+        notable = from_game(events, room.code, names, time.time())
+        if notable:
+            self._spawn(self.events.record(*notable))
+
+    def game_over(self, room: Room, view: ArenaView) -> None:
+        now = time.time()
+        names = {s.id: s.name for s in room.seats.values()}
+        players = tuple(
+            PlayerResult(names.get(p.id, f"player {p.id}"), p.score, p.id == view.winner)
+            for p in view.players
+        )
+        started = self._started.pop(room.game_id, now)
+        result = GameResult(room.game_id, room.code, now, players, view.level, now - started)
+        self._spawn(self._record(result))
+        records = [Event(Kind.GAME_END, room.code, "", len(players), "", now)]
+        records += [Event(Kind.SCORE, room.code, p.name, p.score, "", now) for p in players]
+        self._spawn(self.events.record(*records))
+
+    async def _record(self, result: GameResult) -> None:
+        for attempt in range(RECORD_TRIES):
+            try:
+                await self.leaderboard.record_game(result)
+                return
+            except BusUnavailable:
+                if attempt + 1 < RECORD_TRIES:
+                    await asyncio.sleep(RETRY_S)
+        log.warning("game not recorded: the bus is down", extra={"game": result.game_id})
+
+    def player_joined(self, room: Room, name: str) -> None:
+        self._event(Kind.JOIN, room, name)
+
+    def player_left(self, room: Room, name: str) -> None:
+        self._event(Kind.LEAVE, room, name)
+
+    def chatted(self, room: Room, name: str) -> None:
+        self._event(Kind.CHAT, room, name, 1)
+
+    async def close(self) -> None:
+        """Wait briefly for queued writes (a clean shutdown should not lose a finished game)."""
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait(list(self._tasks), timeout=2.0)

@@ -1,0 +1,119 @@
+"""What this process shares with the others: the bus and everything built on it.
+
+In memory mode (no REDIS_URL) the bus is in-process, the directory is the local `Registry`, and
+leaderboards and analytics still work for this one process. With REDIS_URL the directory is a
+`Cluster`. Also keeps the players-online presence fresh and serves /api/leaderboard, /api/stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from websockets.http11 import Response
+
+from server import http
+from server.analytics.events import EventLog
+from server.bus import Bus, BusUnavailable, open_bus
+from server.cluster import Cluster
+from server.config import Config
+from server.leaderboard import Leaderboard
+from server.records import Recorder
+from server.rooms import Registry, RoomDirectory
+
+log = logging.getLogger("server.shared")
+
+PRESENCE_S = 20.0  # refresh players-online this often (their TTL is three times that)
+
+
+def instance_id(config: Config) -> str:
+    """This process's name on the bus: INSTANCE_ID, else host, pid and a random suffix."""
+    if config.instance_id:
+        return config.instance_id
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+class Shared:
+    """The bus, the leaderboard, the event log and (with Redis) the cluster directory."""
+
+    def __init__(
+        self, config: Config, registry: Registry, sessions: Callable[[], Iterable[Any]]
+    ) -> None:
+        self.config = config
+        self.proc = instance_id(config)
+        self.bus: Bus = open_bus(config)
+        self.leaderboard = Leaderboard(self.bus, online_ttl_s=PRESENCE_S * 3)
+        self.events = EventLog(self.bus)
+        self.recorder = Recorder(self.leaderboard, self.events)
+        registry.observers.append(self.recorder)
+        self.cluster = Cluster(registry, self.bus, self.proc) if config.redis_url else None
+        self.directory: RoomDirectory = self.cluster if self.cluster is not None else registry
+        self._sessions = sessions
+        self._online: set[str] = set()
+        self._presence: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.start()
+        self._presence = asyncio.create_task(self._keep_presence(), name="presence")
+        log.info("shared backend", extra={"instance": self.proc, "redis": bool(self.cluster)})
+
+    async def hand_over(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.hand_over()
+
+    async def close(self) -> None:
+        if self._presence is not None:
+            self._presence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._presence
+        await self.recorder.close()
+        with contextlib.suppress(BusUnavailable):
+            for pid in self._online:
+                await self.leaderboard.player_offline(pid)
+        if self.cluster is not None:
+            await self.cluster.close()
+        await self.bus.close()
+
+    async def _keep_presence(self) -> None:
+        while True:
+            try:
+                await self.refresh_presence()
+            except BusUnavailable:
+                pass
+            except Exception:
+                log.exception("presence refresh failed")
+            await asyncio.sleep(PRESENCE_S)
+
+    async def refresh_presence(self) -> None:
+        """Mark every named session online and those that left offline."""
+        now: dict[str, tuple[str, str]] = {}
+        for session in self._sessions():
+            if session.name is not None:
+                room = session.room.code if session.room is not None else ""
+                now[session.id] = (session.name, room)
+        for pid in self._online - set(now):
+            await self.leaderboard.player_offline(pid)
+        for pid, (name, room) in now.items():
+            await self.leaderboard.player_online(pid, name, room)
+        self._online = set(now)
+
+    async def api(self, path: str) -> Response | None:
+        """/api/leaderboard and /api/stats as JSON; None for any other path."""
+        if path not in ("/api/leaderboard", "/api/stats"):
+            return None
+        try:
+            if path == "/api/leaderboard":
+                body: dict[str, Any] = await self.leaderboard.leaderboard()
+            else:
+                body = await self.leaderboard.stats()
+        except BusUnavailable:
+            return http.text(503, "the shared backend is unavailable\n")
+        return http.response(200, json.dumps(body).encode(), "application/json")

@@ -1,0 +1,89 @@
+"""A room's snapshot for the bus: game state with its RNG, seats, tokens, timers and chat.
+
+`dump()` on the owner at least once a second; `restore()` on the process that takes the room
+over. Times are stored relative to the room's clock, so another process's clock can resume them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from server import protocol
+from server.chat import ChatHistory, ChatLine
+from server.config import Config
+from server.game import Arena
+from server.room import COUNTDOWN, OVER, Room, Seat
+
+VERSION = 1
+
+
+def dump(room: Room, epoch: int) -> bytes:
+    """The room as bytes (JSON), as of its last tick."""
+    now = room.now
+    data: dict[str, Any] = {
+        "v": VERSION,
+        "epoch": epoch,
+        "code": room.code,
+        "mode": protocol.MODE_NAMES[room.mode],
+        "private": room.private,
+        "state": room.state,
+        "game_id": room.game_id,
+        "arena": room.arena.to_state(),
+        "seats": [{"id": s.id, "name": s.name, "token": s.token} for s in room.seats.values()],
+        "countdown_left": max(0.0, room._countdown_end - now) if room.state == COUNTDOWN else 0,
+        "over_left": max(0.0, room._over_until - now) if room.state == OVER else 0,
+        "chat": [
+            [line.sender, line.text, line.ts, line.system]
+            for line in room.history.recent(room.chat_key)
+        ],
+    }
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def peek(raw: bytes) -> dict[str, Any]:
+    """The decoded snapshot (for tests and tools)."""
+    data = json.loads(raw)
+    if not isinstance(data, dict) or data.get("v") != VERSION:
+        raise ValueError("not a room snapshot")
+    return data
+
+
+def restore(
+    raw: bytes,
+    config: Config,
+    history: ChatHistory,
+    now: float,
+    on_change: Callable[[Room], None],
+    on_empty: Callable[[Room], None],
+    on_seat_freed: Callable[[str], None],
+) -> Room:
+    """A live room from a snapshot; every seat is held for the reconnect grace until resumed."""
+    data = peek(raw)
+    room = Room(
+        data["code"],
+        protocol.MODES[data["mode"]],
+        bool(data["private"]),
+        config,
+        history,
+        now,
+        on_change=on_change,
+        on_empty=on_empty,
+        on_seat_freed=on_seat_freed,
+    )
+    room.arena = Arena.from_state(data["arena"])
+    room.maze_rows = list(room.arena.maze.rows)
+    room.encoder = protocol.StateEncoder(len(room.arena.maze.pellet_tiles))
+    room.arena.drain_events()  # already narrated by the previous owner
+    room.game_id = str(data["game_id"])
+    room.state = str(data["state"])
+    room._countdown_end = now + float(data["countdown_left"])
+    room._over_until = now + float(data["over_left"])
+    for item in data["seats"]:
+        seat = Seat(int(item["id"]), str(item["name"]), str(item["token"]), None, gone_at=now)
+        room.seats[seat.id] = seat
+    history.drop(room.chat_key)
+    for sender, text, ts, system in data["chat"]:
+        history.append(room.chat_key, ChatLine("room", sender, text, int(ts), bool(system)))
+    return room

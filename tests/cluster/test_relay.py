@@ -1,0 +1,96 @@
+"""Players on different processes share one room: moves, chat, the room list, keyframes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.cluster.conftest import OpenClient
+from tests.cluster.procs import ServerProcess
+from tests.server.wsclient import Client
+
+
+async def _seated(client: Client, name: str, **first: Any) -> dict[str, Any]:
+    await client.hello(name)
+    await client.send(first)
+    return await client.expect("joined")
+
+
+async def test_players_on_two_processes_see_each_other_move_and_chat(
+    shared_cluster: list[ServerProcess], open_client: OpenClient
+) -> None:
+    p0, p1, _ = shared_cluster
+    ada = await open_client(p0)
+    joined = await _seated(ada, "Ada", type="create", mode="arena")
+    code, ada_id = joined["room"], joined["you"]
+    bob = await open_client(p1)
+    await bob.hello("Bob")
+    # A new room is announced to every process at once; join once p1's list shows it.
+    await bob.expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+    await bob.send({"type": "join", "room": code})
+    joined_b = await bob.expect("joined")
+    assert joined_b["room"] == code and joined_b["you"] not in (None, ada_id)
+    bob_id = joined_b["you"]
+    # Both seats are on the roster everywhere, both connected.
+    for c in (ada, bob):
+        await c.expect(
+            "roster", lambda m: sum(p["connected"] for p in m["players"]) == 2, timeout=5
+        )
+    # Bob, relayed, gets a keyframe and then frames showing Ada.
+    await bob.wait_for(lambda: bob.pellets is not None and bob.me(ada_id) is not None)
+    await bob.expect("room_state", lambda m: m["state"] == "playing", timeout=5)
+    start_a = bob.me(ada_id)
+    start_b = ada.me(bob_id) or await ada.wait_for(lambda: ada.me(bob_id))
+    assert start_a is not None and start_b is not None
+    # Each steers; each sees the other move (Ada's intent is local, Bob's goes through Redis).
+    for direction in ("left", "right"):
+        await ada.send({"type": "input", "dir": direction})
+        await bob.send({"type": "input", "dir": direction})
+    await bob.wait_for(lambda: (p := bob.me(ada_id)) and (p.x, p.y) != (start_a.x, start_a.y))
+    await ada.wait_for(lambda: (p := ada.me(bob_id)) and (p.x, p.y) != (start_b.x, start_b.y))
+    assert bob.gaps == 0 and ada.gaps == 0
+    # Room chat both ways.
+    await bob.send({"type": "chat", "channel": "room", "text": "hi from p1"})
+    await ada.expect("chat", lambda m: m["text"] == "hi from p1" and m["from"] == "Bob")
+    await ada.send({"type": "chat", "channel": "room", "text": "hi from p0"})
+    await bob.expect("chat", lambda m: m["text"] == "hi from p0" and m["from"] == "Ada")
+    # A relayed player's bad intent gets its error back (spectators cannot start, etc.).
+    await bob.send({"type": "chat", "channel": "room", "text": " "})
+    await bob.expect("error", lambda m: m["code"] == "chat_invalid")
+
+
+async def test_room_list_and_lobby_chat_agree_everywhere(
+    shared_cluster: list[ServerProcess], open_client: OpenClient
+) -> None:
+    owner = await open_client(shared_cluster[2])
+    joined = await _seated(owner, "Cy", type="create", mode="arena")
+    code = joined["room"]
+    lobby = [await open_client(p) for p in shared_cluster]
+    for c in lobby:
+        await c.hello("Dee")
+
+    def listed(c: Client) -> bool:
+        lists = [m for m in c.messages if m["type"] == "rooms"]
+        return bool(lists) and any(r["code"] == code for r in lists[-1]["rooms"])
+
+    for c in lobby:
+        await c.wait_for(lambda c=c: listed(c), timeout=5)
+    await lobby[0].send({"type": "chat", "channel": "lobby", "text": "anyone on p1?"})
+    for c in lobby:
+        await c.expect("chat", lambda m: m["text"] == "anyone on p1?", timeout=5)
+    # A newcomer on any process gets the lobby history, wherever the line was said.
+    late = await open_client(shared_cluster[1])
+    await late.hello("Eve")
+    history = await late.expect("history", lambda m: m["channel"] == "lobby")
+    assert any(line["text"] == "anyone on p1?" for line in history["lines"])
+
+
+async def test_quick_play_fills_a_room_run_by_another_process(
+    shared_cluster: list[ServerProcess], open_client: OpenClient
+) -> None:
+    first = await open_client(shared_cluster[0])
+    code = (await _seated(first, "Fay", type="create", mode="classic"))["room"]
+    assert code
+    # Classic rooms have one seat: quick play elsewhere must not pick the full one.
+    other = await open_client(shared_cluster[1])
+    joined = await _seated(other, "Gus", type="quick_play", mode="classic")
+    assert joined["room"] != code and joined["you"] == 0
