@@ -113,6 +113,7 @@ class Shared:
             if path == "/api/leaderboard":
                 body: dict[str, Any] = await self.leaderboard.leaderboard()
             else:
+                await self.refresh_presence()  # this process's part is exact, not 20 s old
                 body = await self.leaderboard.stats()
         except BusUnavailable:
             return http.text(503, "the shared backend is unavailable\n")

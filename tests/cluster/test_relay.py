@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from server.bus import keys
+from server.bus.redis import RedisBus
 from tests.cluster.conftest import OpenClient
 from tests.cluster.procs import ServerProcess
 from tests.server.wsclient import Client
+from tests.support.redis_server import RedisServer
 
 
 async def _seated(client: Client, name: str, **first: Any) -> dict[str, Any]:
@@ -94,3 +98,51 @@ async def test_quick_play_fills_a_room_run_by_another_process(
     other = await open_client(shared_cluster[1])
     joined = await _seated(other, "Gus", type="quick_play", mode="classic")
     assert joined["room"] != code and joined["you"] == 0
+
+
+async def _commands(url: str) -> int:
+    """Commands Redis has processed so far (INFO stats), minus our own INFO call."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    try:
+        info = await client.info("stats")
+        return int(info["total_commands_processed"])
+    finally:
+        await client.aclose()
+
+
+async def test_one_bus_message_per_room_per_send_tick(
+    shared_cluster: list[ServerProcess], open_client: OpenClient, redis_server: RedisServer
+) -> None:
+    p0, p1, p2 = shared_cluster
+    ada = await open_client(p0)
+    code = (await _seated(ada, "Ann", type="create", mode="arena"))["room"]
+    relayed = [await open_client(p) for p in (p1, p1, p2)]  # three relayed, on two processes
+    for i, c in enumerate(relayed):
+        await c.hello(f"R{i}")
+        await c.expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+        await c.send({"type": "join", "room": code})
+        await c.expect("joined")
+    await relayed[-1].wait_for(lambda: len(relayed[-1].frames) > 10)
+    bus = RedisBus.from_url(redis_server.url)
+    try:
+        async with bus.subscribe(keys.room_frames(code)) as sub:
+            before = await _commands(redis_server.url)
+            started = time.monotonic()
+            count = 0
+            while time.monotonic() - started < 2.0:
+                if await sub.get(timeout=0.5) is not None:
+                    count += 1
+            elapsed = time.monotonic() - started
+            total = await _commands(redis_server.url) - before - 1
+    finally:
+        await bus.close()
+    per_s = count / elapsed
+    print(
+        f"\nroom channel: {per_s:.1f} messages/s for 4 players on 3 processes; "
+        f"Redis commands, whole cluster: {total / elapsed:.1f}/s"
+    )
+    # SEND_HZ is 20: one frame per send tick for the whole room, never one per player.
+    assert 15 <= per_s <= 25
+    assert all(c.gaps == 0 for c in relayed)

@@ -1,0 +1,89 @@
+"""Finished games reach the leaderboard once, events reach the stream, /api/* serves them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from typing import Any
+
+from server.analytics.events import STREAM, Event, Kind
+from server.app import App
+from server.room import Room
+from tests.server.conftest import OpenClient, StartServer
+from tests.support.redis_server import RedisServer
+
+
+def get_json(app: App, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{app.port}{path}", timeout=3) as response:
+        assert response.headers["Content-Type"].startswith("application/json")
+        return json.loads(response.read())
+
+
+async def api(app: App, path: str) -> Any:
+    return await asyncio.to_thread(get_json, app, path)
+
+
+async def playing_room(app: App, client: OpenClient) -> tuple[Room, Any]:
+    c = await client(app)
+    await c.hello("Ada")
+    await c.send({"type": "create", "mode": "classic"})
+    await c.expect("joined")
+    await c.expect("room_state", lambda m: m["state"] == "playing")
+    (room,) = app.registry.rooms.values()
+    return room, c
+
+
+async def events_of(app: App) -> list[Event]:
+    entries = await app.shared.bus.xrange(STREAM, "0", 1000)
+    return [Event.parse(e.fields) for e in entries]
+
+
+async def test_game_over_is_recorded_once_even_when_reported_twice(
+    server: App, client: OpenClient
+) -> None:
+    room, c = await playing_room(server, client)
+    room._game_over()
+    await c.expect("game_over")
+    room._game_over()  # the same game again (as a take-over replaying its end would)
+    await asyncio.sleep(0.2)
+    stats = await api(server, "/api/stats")
+    assert stats["games_played"] == 1
+    assert [p["name"] for p in stats["recent_games"][0]["players"]] == ["Ada"]
+    board = await api(server, "/api/leaderboard")
+    assert board["most_games"] == [{"rank": 1, "name": "Ada", "games": 1}]
+    assert board["all_time"][0]["name"] == "Ada"
+    kinds = [e.kind for e in await events_of(server)]
+    assert Kind.JOIN in kinds and Kind.GAME_START in kinds and Kind.GAME_END in kinds
+
+
+async def test_stats_show_who_is_online(server: App, client: OpenClient) -> None:
+    _, c = await playing_room(server, client)
+    other = await client(server)
+    await other.hello("Bea")
+    stats = await api(server, "/api/stats")
+    names = sorted(p["name"] for p in stats["online"])
+    assert stats["players_online"] == 2 and names == ["Ada", "Bea"]
+    await other.close()
+    await asyncio.sleep(0.1)
+    stats = await api(server, "/api/stats")
+    assert [p["name"] for p in stats["online"]] == ["Ada"]
+    assert c is not None
+
+
+async def test_a_game_ending_while_redis_is_down_is_recorded_when_it_returns(
+    start_server: StartServer, own_redis: RedisServer, client: OpenClient
+) -> None:
+    app = await start_server(redis_url=own_redis.url)
+    room, c = await playing_room(app, client)
+    own_redis.stop(kill=True)
+    room._game_over()
+    await c.expect("game_over")
+    await asyncio.sleep(0.3)
+    own_redis.start()
+    for _ in range(50):
+        if (await app.shared.leaderboard.games_total()) == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await app.shared.leaderboard.games_total() == 1
+    assert (await api(app, "/api/leaderboard"))["all_time"][0]["name"] == "Ada"
