@@ -120,7 +120,9 @@ class Session:
         try:
             async for data in self.ws:
                 if self.conn.closing:
-                    break
+                    # Discard rather than stop reading: the library reads the peer's close
+                    # reply only once the queued messages are consumed (else close_timeout).
+                    continue
                 STATS.messages_received += 1
                 if not self._allow():
                     continue
