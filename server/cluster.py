@@ -35,6 +35,7 @@ DIRECTORY_S = 1.0  # room presence written and read back
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
 ROOM_TTL_S = 3.0
+DEAD_AFTER_S = 5.0  # a process missing from presence this long is dead (not a bus hiccup)
 
 
 class Cluster:
@@ -51,6 +52,7 @@ class Cluster:
         self.tokens: dict[str, str] = {}  # token -> room code, for rooms run elsewhere
         self.takeovers = 0
         self._orphaned: dict[str, float] = {}
+        self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -351,6 +353,7 @@ class Cluster:
 
     async def _directory(self) -> None:
         await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
+        await self._drop_dead_processes()
         for code, owner in self.owners.items():
             room = owner.room
             info = _summary(room.summary(), room.private, self.proc)
@@ -366,6 +369,21 @@ class Cluster:
         self._set_remote(remote)
         tokens = await self.bus.hgetall(TOKENS)
         self.tokens = {t: v.decode() for t, v in tokens.items()}
+
+    async def _drop_dead_processes(self) -> None:
+        alive = set(await self.bus.presence_list(keys.PROCESSES))
+        now = time.monotonic()
+        seen = {a.partition("/")[0] for o in self.owners.values() for a in o.stubs}
+        for proc in seen - alive:
+            self._missing.setdefault(proc, now)
+        for proc in list(self._missing):
+            if proc in alive or proc not in seen:
+                del self._missing[proc]
+        dead = {p for p, since in self._missing.items() if now - since >= DEAD_AFTER_S}
+        if dead:
+            log.info("relayed players of dead processes dropped", extra={"procs": sorted(dead)})
+            for owner in self.owners.values():
+                owner.drop_dead(dead)
 
     def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
         changed = remote != self.remote

@@ -175,6 +175,13 @@ class Owner(RoomObserver):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), 1.0)
 
+    def drop_dead(self, dead: set[str]) -> None:
+        """Relayed players of processes that died: their connections are gone (seats held)."""
+        for address, stub in list(self.stubs.items()):
+            if address.partition("/")[0] in dead:
+                del self.stubs[address]
+                self.room.disconnect(stub)
+
     # --- intents from other processes ------------------------------------------------------------
 
     def intent(self, msg: dict[str, Any]) -> None:

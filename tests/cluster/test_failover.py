@@ -182,3 +182,15 @@ async def test_redis_restart_mid_game_processes_recover(
         await dee.hello("Dee")
         await dee.expect("rooms", lambda m: any(r["code"] == new for r in m["rooms"]), timeout=5)
         assert all(p.alive for p in procs)
+
+
+async def test_players_of_a_dead_relaying_process_show_as_disconnected(
+    procs: list[ServerProcess], open_client: OpenClient
+) -> None:
+    p0, p1, _ = procs
+    ada, _, _, ja = await two_players(p0, p1, open_client)
+    p1.kill()  # Bob's process, not the owner: nothing says goodbye for him
+    roster = await ada.expect(
+        "roster", lambda m: [p["connected"] for p in m["players"]].count(False) == 1, timeout=10
+    )
+    assert {p["id"]: p["connected"] for p in roster["players"]}[ja["you"]] is True

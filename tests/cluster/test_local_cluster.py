@@ -22,9 +22,18 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 async def test_local_cluster_serves_through_nginx_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     lb, base, redis = free_port(), free_port(), free_port()
-    while any(port_open(base + i) for i in range(3)):
+    while not all(bindable(base + i) for i in range(3)) or {lb, redis} & {base + 1, base + 2}:
         base = free_port()
     env = {
         **os.environ,
