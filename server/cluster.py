@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ from typing import Any
 from server import protocol, relay, snapshot
 from server.bus import Bus, BusUnavailable, keys
 from server.chat import ChatLine
+from server.directory import Directory
 from server.game.view import Mode
 from server.handle import RoomHandle
 from server.owner import LEASE_TTL_S, Owner
@@ -28,14 +28,12 @@ from server.rooms import Registry, RoomLike
 
 log = logging.getLogger("server.cluster")
 
-TOKENS = "cluster:tokens"  # hash: resume token -> room code
 TICK_S = 0.25  # maintenance period
 SNAPSHOT_S = 0.5  # snapshots at least twice a second
 DIRECTORY_S = 1.0  # room presence written and read back
+REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
-ROOM_TTL_S = 3.0
-DEAD_AFTER_S = 5.0  # a process missing from presence this long is dead (not a bus hiccup)
 
 
 class Cluster:
@@ -48,11 +46,9 @@ class Cluster:
         self.proc = proc
         self.handles: dict[str, RoomHandle] = {}
         self.owners: dict[str, Owner] = {}
-        self.remote: dict[str, dict[str, Any]] = {}  # code -> summary of rooms run elsewhere
-        self.tokens: dict[str, str] = {}  # token -> room code, for rooms run elsewhere
+        self.directory = Directory(registry, bus, proc)
         self.takeovers = 0
         self._orphaned: dict[str, float] = {}
-        self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -64,11 +60,11 @@ class Cluster:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._listen(keys.LOBBY_CHANNEL, self._on_lobby)
+        self._listen(keys.LOBBY_CHANNEL, self.directory.on_lobby)
         self._tasks.append(asyncio.create_task(self._maintain(), name="cluster"))
         self._tasks.append(asyncio.create_task(self._send_intents(), name="intents"))
         with contextlib.suppress(BusUnavailable):
-            await self._load_lobby_history()
+            await self.directory.load_lobby_history()
 
     async def close(self) -> None:
         for owner in list(self.owners.values()):
@@ -127,16 +123,16 @@ class Cluster:
         self.registry.draining = value
 
     def create(self, mode: Mode, private: bool) -> RoomLike:
-        room = self.registry.create(mode, private, taken=list(self.remote))
+        room = self.registry.create(mode, private, taken=list(self.directory.remote))
         handle = self._own(room, lease=None)
-        self._spawn(self._announce(room))
+        self._spawn(self.directory.announce(room))
         return handle
 
     def find(self, code: str) -> RoomLike | None:
         handle = self.handles.get(code)
         if handle is not None and not handle.closed:
             return handle
-        if code in self.remote:
+        if code in self.directory.remote:
             return self._handle(code)
         return None
 
@@ -145,7 +141,7 @@ class Cluster:
         for room in self.registry.rooms.values():
             if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
                 best = max(best or (-1, ""), (len(room.seats), room.code))
-        for code, info in self.remote.items():
+        for code, info in self.directory.remote.items():
             usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
             if usable and info["players"] < info["max"]:
                 best = max(best or (-1, ""), (int(info["players"]), code))
@@ -160,14 +156,14 @@ class Cluster:
         if held is not None:
             room, seat = held
             return self.handles.get(room.code) or self._own(room, None), seat
-        code = self.tokens.get(token)
+        code = self.directory.tokens.get(token)
         if code is None or code in self.registry.rooms:
             return None
         return self._handle(code), Seat(-1, "", token, None)
 
     def register_seat(self, room: RoomLike, seat: Seat) -> None:
         self.registry.tokens[seat.token] = room.code
-        self._spawn(self._publish_token(seat.token, room.code))
+        self._spawn(self.directory.publish_token(seat.token, room.code))
 
     def enter_lobby(self, peer: Peer) -> None:
         self.registry.enter_lobby(peer)
@@ -255,13 +251,11 @@ class Cluster:
         if owner is not None:
             self._spawn(owner.dispose())
         self._stop_listening(keys.room_intents(room.code))
-        handle = self.handles.pop(room.code, None)
-        if handle is not None:
-            handle.local = None
-        self._spawn(self._forget_tokens([s.token for s in room.seats.values()]))
+        self.handles.pop(room.code, None)  # its sessions see the room closed
+        self._spawn(self.directory.forget_tokens([s.token for s in room.seats.values()]))
 
     def _seat_freed(self, token: str) -> None:
-        self._spawn(self._forget_tokens([token]))
+        self._spawn(self.directory.forget_tokens([token]))
 
     # --- maintenance -----------------------------------------------------------------------------
 
@@ -279,7 +273,7 @@ class Cluster:
                         await owner.save()
                 if now - last_directory >= DIRECTORY_S:
                     last_directory = now
-                    await self._directory()
+                    await self.directory.refresh(self.owners)
             except BusUnavailable:
                 pass
             except Exception:
@@ -314,6 +308,11 @@ class Cluster:
         lease = await self.bus.acquire_lease(keys.room_owner(code), self.proc, LEASE_TTL_S)
         if lease is None:
             self._orphaned.pop(code, None)
+            if now - handle.last_heard >= REATTACH_S:
+                # The owner is alive but not serving our players (their intents were lost,
+                # say in a bus outage): introduce them again.
+                handle.last_heard = now
+                handle.reattach()
             return
         raw = await self.bus.get(keys.room_snapshot(code))
         if raw is None:
@@ -343,124 +342,5 @@ class Cluster:
         log.info("room taken over", extra={"room": code, "epoch": lease.epoch})
         await self.owners[code].save()
 
-    async def _announce(self, room: Room) -> None:
-        """Make a new room findable everywhere now, not at the next directory refresh."""
-        info = _summary(room.summary(), room.private, self.proc)
-        with contextlib.suppress(BusUnavailable):
-            body = {"k": "room", "room": room.code, "info": json.loads(info)}
-            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
-            await self.bus.presence_set(keys.LOBBY_ROOMS, room.code, ROOM_TTL_S, info)
-
-    async def _directory(self) -> None:
-        await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
-        await self._drop_dead_processes()
-        for code, owner in self.owners.items():
-            room = owner.room
-            info = _summary(room.summary(), room.private, self.proc)
-            await self.bus.presence_set(keys.LOBBY_ROOMS, code, ROOM_TTL_S, info)
-        listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
-        remote: dict[str, dict[str, Any]] = {}
-        for code, raw in listed.items():
-            if code in self.owners:
-                continue
-            with contextlib.suppress(ValueError, KeyError):
-                info = json.loads(raw)
-                remote[code] = info
-        self._set_remote(remote)
-        tokens = await self.bus.hgetall(TOKENS)
-        self.tokens = {t: v.decode() for t, v in tokens.items()}
-
-    async def _drop_dead_processes(self) -> None:
-        alive = set(await self.bus.presence_list(keys.PROCESSES))
-        now = time.monotonic()
-        seen = {a.partition("/")[0] for o in self.owners.values() for a in o.stubs}
-        for proc in seen - alive:
-            self._missing.setdefault(proc, now)
-        for proc in list(self._missing):
-            if proc in alive or proc not in seen:
-                del self._missing[proc]
-        dead = {p for p, since in self._missing.items() if now - since >= DEAD_AFTER_S}
-        if dead:
-            log.info("relayed players of dead processes dropped", extra={"procs": sorted(dead)})
-            for owner in self.owners.values():
-                owner.drop_dead(dead)
-
-    def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
-        changed = remote != self.remote
-        self.remote = remote
-        if changed:
-            self.registry.remote_summaries = [
-                protocol.RoomSummary(
-                    code,
-                    protocol.MODES[i["mode"]],
-                    int(i["players"]),
-                    int(i["max"]),
-                    int(i["spectators"]),
-                    str(i["state"]),
-                )
-                for code, i in remote.items()
-                if not i["private"]
-            ]
-            self.registry.mark_list_dirty()
-
-    # --- tokens and the lobby channel ------------------------------------------------------------
-
-    async def _publish_token(self, token: str, code: str) -> None:
-        with contextlib.suppress(BusUnavailable):
-            await self.bus.hset(TOKENS, {token: code.encode()})
-            body = {"k": "token", "token": token, "room": code}
-            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
-
-    async def _forget_tokens(self, tokens: list[str]) -> None:
-        if tokens:
-            with contextlib.suppress(BusUnavailable):
-                await self.bus.hdel(TOKENS, *tokens)
-
     def _lobby_out(self, line: ChatLine) -> None:
-        self._spawn(self._publish_lobby(line))
-
-    async def _publish_lobby(self, line: ChatLine) -> None:
-        body = json.dumps({"k": "chat", "line": line.to_wire()}).encode()
-        try:
-            await self.bus.list_push(keys.room_chat("lobby"), body, self.config.chat_history)
-            await self.bus.publish(keys.LOBBY_CHANNEL, body)
-        except BusUnavailable:
-            self.registry.post_lobby(line)  # at least this process's lobby hears it
-
-    async def _load_lobby_history(self) -> None:
-        rows = await self.bus.list_range(keys.room_chat("lobby"), 0, self.config.chat_history - 1)
-        for row in reversed(rows):
-            with contextlib.suppress(ValueError, KeyError):
-                self.registry.history.append("lobby", _line(json.loads(row)["line"]))
-
-    def _on_lobby(self, data: bytes) -> None:
-        msg = json.loads(data)
-        if msg.get("k") == "chat":
-            self.registry.post_lobby(_line(msg["line"]))
-        elif msg.get("k") == "token":
-            self.tokens[str(msg["token"])] = str(msg["room"])
-        elif msg.get("k") == "room" and msg["room"] not in self.owners:
-            self._set_remote({**self.remote, str(msg["room"]): dict(msg["info"])})
-
-
-def _summary(s: protocol.RoomSummary, private: bool, proc: str) -> bytes:
-    info = {
-        "mode": protocol.MODE_NAMES[s.mode],
-        "players": s.players,
-        "max": s.max,
-        "spectators": s.spectators,
-        "state": s.state,
-        "private": private,
-        "owner": proc,
-    }
-    return json.dumps(info).encode()
-
-
-def _line(wire: dict[str, Any]) -> ChatLine:
-    return ChatLine(
-        str(wire["channel"]),
-        wire.get("from"),
-        str(wire["text"]),
-        int(wire["ts"]),
-        bool(wire["system"]),
-    )
+        self._spawn(self.directory.publish_lobby(line))

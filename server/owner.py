@@ -200,6 +200,8 @@ class Owner(RoomObserver):
             return
         try:
             if op == "join":
+                if room.seat_of(stub) is not None or stub in room.spectators:
+                    return  # a repeated introduction: already here
                 seat = room.join(stub, str(msg["name"]), bool(msg.get("spectate")))
                 if seat is not None and self.on_seat is not None:
                     self.on_seat(room, seat)

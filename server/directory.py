@@ -1,0 +1,159 @@
+"""What every process knows of the others: their rooms, resume tokens, lobby chat, liveness.
+
+Owners list their rooms in a presence group (refreshed every second, announced at creation),
+seats' resume tokens sit in a shared hash (plus a pub/sub nudge), lobby chat travels on the
+lobby channel with its history in a capped list. `Cluster` reads these mirrors synchronously.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from server import protocol
+from server.bus import Bus, BusUnavailable, keys
+from server.chat import ChatLine
+from server.owner import Owner
+from server.room import Room
+from server.rooms import Registry
+
+log = logging.getLogger("server.directory")
+
+TOKENS = "cluster:tokens"  # hash: resume token -> room code
+ROOM_TTL_S = 3.0
+DEAD_AFTER_S = 5.0  # a process missing from presence this long is dead (not a bus hiccup)
+
+
+class Directory:
+    """Mirrors of the shared room list and tokens, and the lobby channel."""
+
+    def __init__(self, registry: Registry, bus: Bus, proc: str) -> None:
+        self.registry = registry
+        self.config = registry.config
+        self.bus = bus
+        self.proc = proc
+        self.remote: dict[str, dict[str, Any]] = {}  # code -> summary of rooms run elsewhere
+        self.tokens: dict[str, str] = {}  # token -> room code
+        self._missing: dict[str, float] = {}  # process -> when first seen missing
+
+    async def announce(self, room: Room) -> None:
+        """Make a new room findable everywhere now, not at the next directory refresh."""
+        info = _summary(room.summary(), room.private, self.proc)
+        with contextlib.suppress(BusUnavailable):
+            body = {"k": "room", "room": room.code, "info": json.loads(info)}
+            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
+            await self.bus.presence_set(keys.LOBBY_ROOMS, room.code, ROOM_TTL_S, info)
+
+    async def refresh(self, owners: Mapping[str, Owner]) -> None:
+        """Presence of this process and its rooms written; other rooms and tokens read back."""
+        await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
+        await self._drop_dead_processes(owners)
+        for code, owner in owners.items():
+            room = owner.room
+            info = _summary(room.summary(), room.private, self.proc)
+            await self.bus.presence_set(keys.LOBBY_ROOMS, code, ROOM_TTL_S, info)
+        listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
+        remote: dict[str, dict[str, Any]] = {}
+        for code, raw in listed.items():
+            if code in owners:
+                continue
+            with contextlib.suppress(ValueError, KeyError):
+                info = json.loads(raw)
+                remote[code] = info
+        self._set_remote(remote)
+        tokens = await self.bus.hgetall(TOKENS)
+        self.tokens = {t: v.decode() for t, v in tokens.items()}
+
+    async def _drop_dead_processes(self, owners: Mapping[str, Owner]) -> None:
+        alive = set(await self.bus.presence_list(keys.PROCESSES))
+        now = time.monotonic()
+        seen = {a.partition("/")[0] for o in owners.values() for a in o.stubs}
+        for proc in seen - alive:
+            self._missing.setdefault(proc, now)
+        for proc in list(self._missing):
+            if proc in alive or proc not in seen:
+                del self._missing[proc]
+        dead = {p for p, since in self._missing.items() if now - since >= DEAD_AFTER_S}
+        if dead:
+            log.info("relayed players of dead processes dropped", extra={"procs": sorted(dead)})
+            for owner in owners.values():
+                owner.drop_dead(dead)
+
+    def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
+        changed = remote != self.remote
+        self.remote = remote
+        if changed:
+            self.registry.remote_summaries = [
+                protocol.RoomSummary(
+                    code,
+                    protocol.MODES[i["mode"]],
+                    int(i["players"]),
+                    int(i["max"]),
+                    int(i["spectators"]),
+                    str(i["state"]),
+                )
+                for code, i in remote.items()
+                if not i["private"]
+            ]
+            self.registry.mark_list_dirty()
+
+    async def publish_token(self, token: str, code: str) -> None:
+        with contextlib.suppress(BusUnavailable):
+            await self.bus.hset(TOKENS, {token: code.encode()})
+            body = {"k": "token", "token": token, "room": code}
+            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
+
+    async def forget_tokens(self, tokens: list[str]) -> None:
+        if tokens:
+            with contextlib.suppress(BusUnavailable):
+                await self.bus.hdel(TOKENS, *tokens)
+
+    async def publish_lobby(self, line: ChatLine) -> None:
+        body = json.dumps({"k": "chat", "line": line.to_wire()}).encode()
+        try:
+            await self.bus.list_push(keys.room_chat("lobby"), body, self.config.chat_history)
+            await self.bus.publish(keys.LOBBY_CHANNEL, body)
+        except BusUnavailable:
+            self.registry.post_lobby(line)  # at least this process's lobby hears it
+
+    async def load_lobby_history(self) -> None:
+        rows = await self.bus.list_range(keys.room_chat("lobby"), 0, self.config.chat_history - 1)
+        for row in reversed(rows):
+            with contextlib.suppress(ValueError, KeyError):
+                self.registry.history.append("lobby", _line(json.loads(row)["line"]))
+
+    def on_lobby(self, data: bytes) -> None:
+        msg = json.loads(data)
+        if msg.get("k") == "chat":
+            self.registry.post_lobby(_line(msg["line"]))
+        elif msg.get("k") == "token":
+            self.tokens[str(msg["token"])] = str(msg["room"])
+        elif msg.get("k") == "room" and msg["room"] not in self.registry.rooms:
+            self._set_remote({**self.remote, str(msg["room"]): dict(msg["info"])})
+
+
+def _summary(s: protocol.RoomSummary, private: bool, proc: str) -> bytes:
+    info = {
+        "mode": protocol.MODE_NAMES[s.mode],
+        "players": s.players,
+        "max": s.max,
+        "spectators": s.spectators,
+        "state": s.state,
+        "private": private,
+        "owner": proc,
+    }
+    return json.dumps(info).encode()
+
+
+def _line(wire: dict[str, Any]) -> ChatLine:
+    return ChatLine(
+        str(wire["channel"]),
+        wire.get("from"),
+        str(wire["text"]),
+        int(wire["ts"]),
+        bool(wire["system"]),
+    )
