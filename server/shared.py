@@ -117,4 +117,7 @@ class Shared:
                 body = await self.leaderboard.stats()
         except BusUnavailable:
             return http.text(503, "the shared backend is unavailable\n")
-        return http.response(200, json.dumps(body).encode(), "application/json")
+        response = http.response(200, json.dumps(body).encode(), "application/json")
+        # Public, read-only numbers: a client served from a CDN origin may read them too.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response

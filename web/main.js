@@ -7,6 +7,7 @@ import { exposeDebugHook } from "./debug.js";
 import { playEffects } from "./effects.js";
 import { Input } from "./input.js";
 import { Lobby, defaultName, rememberName, storedName } from "./lobby.js";
+import { Leaderboard, apiBase } from "./leaderboard.js";
 import { Connection } from "./net.js";
 import { Renderer } from "./render.js";
 import { Scoreboard } from "./scoreboard.js";
@@ -369,6 +370,7 @@ async function main() {
   if (app.deepLink) lobby.code = app.deepLink.toUpperCase();
   const config = await loadConfig();
   app.conn = new Connection(config.wsUrl, handlers);
+  new Leaderboard($("#leaderboard"), apiBase(config.wsUrl)).start();
   exposeDebugHook(app);
   $("#leave").addEventListener("click", () => app.conn.leave());
   $("#start").addEventListener("click", () => app.conn.start());
