@@ -1,0 +1,95 @@
+"""Redis unavailable for 10 s under two processes: local rooms play on, cross-process features
+degrade with a clear log line, everything reconnects by itself, nothing crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.hardening.players import TimedClient
+from tests.hardening.support import ServerProcess
+from tests.support.redis_server import RedisServer
+
+OUTAGE_S = 10.0
+
+
+@pytest.fixture
+def pair(own_redis: RedisServer) -> Iterator[list[ServerProcess]]:
+    procs = [
+        ServerProcess({"REDIS_URL": own_redis.url, "INSTANCE_ID": f"h{i}"}, name=f"redis-h{i}")
+        for i in range(2)
+    ]
+    try:
+        for p in procs:
+            p.start()
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()
+
+
+async def player(proc: ServerProcess, name: str) -> TimedClient:
+    c = TimedClient(await connect(proc.ws_url, compression=None))
+    await c.hello(name)
+    return c
+
+
+async def test_ten_second_redis_outage(pair: list[ServerProcess], own_redis: RedisServer) -> None:
+    p0, p1 = pair
+    ada = await player(p0, "Ada")
+    await ada.send({"type": "create", "mode": "arena"})
+    code = (await ada.expect("joined"))["room"]
+    bob = await player(p1, "Bob")  # plays in Ada's room through the relay
+    await bob.expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+    await bob.send({"type": "join", "room": code})
+    await bob.expect("joined")
+    cy = await player(p1, "Cy")  # a room of p1's own
+    await cy.send({"type": "create", "mode": "classic"})
+    await cy.expect("joined")
+    for c in (ada, bob, cy):
+        await c.wait_for(lambda c=c: len(c.frames) > 5, 10)
+    errors_before = [p.metrics().get("pacarena_redis_errors_total") for p in pair]
+
+    own_redis.stop(kill=True)
+    down_at = time.monotonic()
+    await asyncio.sleep(OUTAGE_S)
+    during = [p.metrics().get("pacarena_redis_errors_total") for p in pair]
+    healthy_during = [p.healthy() for p in pair]
+    own_redis.start()
+    up_at = time.monotonic()
+
+    # The relayed player's frames come back by themselves.
+    await bob.wait_for(lambda: any(t > up_at for t in bob.arrivals), timeout=15)
+    relay_back = min(t for t in bob.arrivals if t > up_at) - up_at
+    # A room made on one process shows in the other's lobby again.
+    dee = await player(p1, "Dee")
+    await dee.send({"type": "create", "mode": "arena"})
+    new = (await dee.expect("joined"))["room"]
+    eve = await player(p0, "Eve")
+    await eve.expect("rooms", lambda m: any(r["code"] == new for r in m["rooms"]), timeout=10)
+    lobby_back = time.monotonic() - up_at
+
+    local_gaps = [c.worst_gap(down_at, up_at) for c in (ada, cy)]
+    logs = [p.log() for p in pair]
+    print(
+        f"\nRedis down {OUTAGE_S:.0f} s: local rooms' worst frame gap "
+        f"{max(local_gaps) * 1000:.0f} ms; Redis errors counted "
+        f"{[d - b for d, b in zip(during, errors_before, strict=True)]}; relayed frames back "
+        f"{relay_back:.2f} s after Redis, cross-process lobby back within {lobby_back:.2f} s"
+    )
+    # Local rooms never noticed: frames at 20 Hz all along.
+    assert max(local_gaps) < 0.5
+    assert all(healthy_during)
+    assert all(d > b for d, b in zip(during, errors_before, strict=True))
+    for log in logs:
+        assert "unreachable" in log and "reachable again" in log  # one clear line each way
+    assert relay_back < 10 and lobby_back < 15
+    assert all(p.alive() and p.healthy() for p in pair)
+    assert not ada.closed.is_set() and not cy.closed.is_set() and not bob.closed.is_set()
+    assert not any("Traceback" in log for log in logs)
+    for c in (ada, bob, cy, dee, eve):
+        await c.close()
