@@ -8,6 +8,7 @@ live in `server.frames` and are re-exported below, so callers need only this mod
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,21 @@ except ImportError:  # pragma: no cover - depends on the installed extras
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
     def _loads(data: str) -> Any:
-        return json.loads(data)
+        # Refuse what orjson refuses, so both parsers give a client the same answer: deep
+        # nesting (RecursionError here), NaN/Infinity and numbers too big for a double.
+        try:
+            return json.loads(data, parse_float=_finite, parse_constant=_no_constant)
+        except RecursionError:
+            raise ValueError("too deeply nested") from None
+
+    def _finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("number out of range")
+        return value
+
+    def _no_constant(text: str) -> Any:
+        raise ValueError(f"{text} is not JSON")
 
 
 VERSION = 1
