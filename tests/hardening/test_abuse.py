@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import statistics
 import time
@@ -16,7 +17,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.hardening.players import room_of_two, steer
+from server import protocol
+from server.game.view import Direction, Phase
+from tests.hardening.players import TimedClient, room_of_two, steer
 from tests.hardening.support import ServerProcess
 
 FLOOD_RATE = 10_000  # messages per second
@@ -209,3 +212,32 @@ def test_the_origin_check_does_not_block_plain_pages() -> None:
     req = urllib.request.Request(proc.url("/healthz"), headers={"Origin": "https://evil.net"})
     with urllib.request.urlopen(req, timeout=5) as res:
         assert res.status == 200
+
+
+async def test_an_intent_flood_buys_no_speed(server: ServerProcess) -> None:
+    c = TimedClient(await connect(server.ws_url, compression=None))
+    await c.hello("Zoom")
+    await c.send({"type": "create", "mode": "classic"})
+    await c.expect("joined")
+    await c.wait_for(lambda: c.frames and c.frames[-1].phase == Phase.PLAYING, 15)
+    first = len(c.frames)
+    started = time.monotonic()
+    while time.monotonic() - started < 2.0:
+        # 25 intents a second (just under the message limit, so it is not cut off), each one
+        # the same direction, as a cheating client would send to try to move faster.
+        await c.ws.send(protocol.encode_intent(Direction.LEFT))
+        await asyncio.sleep(0.04)
+    frames = c.frames[first:]
+    steps = [
+        abs(next(p.x for p in b.players if p.id == 0) - next(p.x for p in a.players if p.id == 0))
+        for a, b in itertools.pairwise(frames)
+        if b.seq == (a.seq + 1) & 0xFFFF
+    ]
+    moving = [d for d in steps if 0 < d < 50]  # 50+: through the tunnel
+    assert moving, "the player never moved"
+    assert not c.closed.is_set()
+    speed = sum(moving) / len(moving) * 20  # px per second while moving, at 20 frames/s
+    print(f"\nintent flood at 25/s: {max(moving)} px per frame at most, {speed:.0f} px/s")
+    # The arcade's full speed is about 75 px/s (3.75 px a frame); 50 intents bought nothing.
+    assert max(moving) <= 4 and speed < 80
+    await c.close()
