@@ -167,6 +167,31 @@ def fetch_json(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
         return data
 
 
+def tick_buckets(port: int) -> dict[float, float]:
+    """The server's tick-lateness histogram from its /metrics: upper bound (s) -> count."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(url, timeout=15) as response:
+        text = response.read().decode()
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith("pacarena_tick_lateness_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def histogram_p99_ms(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
+    """p50/p99 (as bucket upper bounds, ms) of what a cumulative histogram counted in between."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1] if counts else 0.0
+    result: dict[str, Any] = {"batches": int(total)}
+    for name, q in (("p50_le", 0.5), ("p99_le", 0.99)):
+        bound = next((b for b, c in zip(bounds, counts, strict=True) if c >= q * total), None)
+        result[name] = None if bound is None or not total else round(bound * 1000, 2)
+    return result
+
+
 def cpu_times(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return float(times.user + times.system)

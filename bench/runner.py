@@ -68,10 +68,12 @@ def say(text: str) -> None:
 
 
 @contextmanager
-def _serving(target: str, port: int, m: Machine, frame_bytes: int = 64) -> Iterator[Any]:
+def _serving(
+    target: str, port: int, m: Machine, frame_bytes: int = 64, metrics_port: int = 0
+) -> Iterator[Any]:
     """The server (from `m.server_dir`) or the ceiling, pinned, on `port`."""
     log = m.logs / f"{target}.log"
-    env = procs.server_env(port)
+    env = procs.server_env(port, {"METRICS_PORT": str(metrics_port)} if metrics_port else None)
     if target == "server":
         argv, cwd = procs.server_argv(), m.server_dir
     else:
@@ -85,7 +87,8 @@ def measure_players(
 ) -> dict[str, Any]:
     """One step of figure 1: `players` playing bots against a fresh server (or the ceiling)."""
     port = procs.free_port()
-    with _serving(target, port, m, frame_bytes) as proc:
+    metrics_port = procs.free_port() if target == "server" else 0
+    with _serving(target, port, m, frame_bytes, metrics_port) as proc:
         start_at = time.time() + 0.2
         measure_at = start_at + players / p.rate + p.warmup_s
         options = FleetOptions(
@@ -97,11 +100,16 @@ def measure_players(
         connections = 0
         if target == "ceiling":  # this read also resets the ceiling's lateness record
             connections = _ceiling_stats(port).get("connections", 0)
+        buckets = _server_buckets(metrics_port)
         cpu0 = procs.cpu_times(proc)
         time.sleep(p.window_s)
         cpu = procs.cpu_times(proc) - cpu0
         rss = proc.memory_info().rss
-        internal = {}
+        internal: dict[str, Any] = {}
+        if metrics_port:  # the server's own tick-lateness histogram over the window
+            after = _server_buckets(metrics_port)
+            if buckets and after:
+                internal = procs.histogram_p99_ms(buckets, after)
         if target == "ceiling":
             internal = _ceiling_stats(port)
             internal["connections"] = connections  # as the window began; bots are leaving now
@@ -120,6 +128,16 @@ def measure_players(
     result["projected_players_at_60pct"] = int(CORE_BUDGET / per_player) if per_player else 0
     result["passed"] = passed(result)
     return result
+
+
+def _server_buckets(metrics_port: int) -> dict[float, float]:
+    """The server's tick-lateness buckets, or {} (no metrics endpoint, or no answer in time)."""
+    if not metrics_port:
+        return {}
+    try:
+        return procs.tick_buckets(metrics_port)
+    except OSError:
+        return {}
 
 
 def _ceiling_stats(port: int) -> dict[str, Any]:
