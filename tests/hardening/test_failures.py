@@ -4,6 +4,7 @@ only, is logged with its context, and never takes the process down."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import time
@@ -26,11 +27,14 @@ async def test_sigterm_stops_accepting_tells_everyone_and_exits_0_in_time() -> N
         a, b, lobby = [await Client.open(proc.port) for _ in range(3)]
         await a.hello("Ada")
         await a.send({"type": "create", "mode": "arena"})
-        code = (await a.expect("joined"))["room"]
+        joined = await a.expect("joined")
+        code, token = joined["room"], joined["token"]
         await b.hello("Bob")
         await b.send({"type": "join", "room": code})
         await b.expect("joined")
         await lobby.hello("Lin")
+        await a.send({"type": "chat", "channel": "room", "text": "secret-chat-Q7"})
+        await b.expect("chat", lambda m: m["text"] == "secret-chat-Q7")
         await a.wait_for(lambda: a.frames)
         assert proc.proc is not None
         started = time.monotonic()
@@ -49,7 +53,14 @@ async def test_sigterm_stops_accepting_tells_everyone_and_exits_0_in_time() -> N
         print(f"\nSIGTERM with 3 clients: exit {code_} after {took:.2f} s")
         assert code_ == 0
         assert took < DRAIN_TIMEOUT_S + 1.5
-        assert '"draining"' in proc.log() and '"stopped"' in proc.log()
+        log = proc.log()
+        assert '"draining"' in log and '"stopped"' in log
+        # JSON lines with levels and ids; what people wrote and their tokens stay out.
+        records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+        assert all("msg" in r for r in records)
+        assert {"info"} <= {r.get("level") for r in records}
+        assert any(r.get("room") == code and r.get("player") is not None for r in records)
+        assert "secret-chat-Q7" not in log and token not in log
     finally:
         proc.stop()
 
