@@ -76,6 +76,7 @@ def server() -> Iterator[ServerProcess]:
             **BUSY,
         },
         name="slow",
+        realtime=True,
     ).start()
     yield proc
     proc.stop()
@@ -95,6 +96,8 @@ async def test_100_clients_that_never_read(server: ServerProcess) -> None:
     base_rss = rss.memory_info().rss
 
     stuck = await asyncio.gather(*(stuck_spectator(server.port, code) for _ in range(STUCK)))
+    # Measured from here: the 100 joins (a roster to everyone each time) are not slow reading.
+    joined = server.metrics()
     stuck_from = time.monotonic()
     peak_rss = base_rss
     cut_at = None
@@ -110,7 +113,7 @@ async def test_100_clients_that_never_read(server: ServerProcess) -> None:
     await steering
 
     quiet_p99, _ = quantile(quiet_before, quiet_after, "pacarena_tick_lateness_seconds", 0.99)
-    stuck_p99, _ = quantile(quiet_after, during, "pacarena_tick_lateness_seconds", 0.99)
+    stuck_p99, _ = quantile(joined, during, "pacarena_tick_lateness_seconds", 0.99)
     skipped = during.get("pacarena_state_frames_skipped_total")
     grown = (peak_rss - base_rss) / 2**20
     gaps = [p.worst_gap(stuck_from, stuck_to) for p in players]
@@ -120,7 +123,8 @@ async def test_100_clients_that_never_read(server: ServerProcess) -> None:
         f"frames skipped; tick lateness p99 quiet {quiet_p99 * 1000:.2f} ms, with the stuck "
         f"readers {stuck_p99 * 1000:.2f} ms; players' worst frame gap "
         f"{max(gaps) * 1000:.0f} ms (before: "
-        f"{max(p.worst_gap(quiet_from, quiet_to) for p in players) * 1000:.0f} ms)"
+        f"{max(p.worst_gap(quiet_from, quiet_to) for p in players) * 1000:.0f} ms); "
+        f"server SCHED_FIFO: {server.is_realtime}"
     )
     # Every stuck reader was cut as too slow, none stayed connected.
     assert cut_at is not None
