@@ -76,10 +76,22 @@ class Intents:
         self.sent.append((op, conn, args))
 
 
+class RawPeer(RecordingPeer):
+    """Keeps the bytes of state frames as they came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[bytes] = []
+
+    def send_state(self, frame: bytes) -> bool:
+        self.raw.append(frame)
+        return True
+
+
 def test_handle_fans_out_ignores_stale_owners_and_reattaches_to_a_new_one() -> None:
     intents = Intents()
     handle = RoomHandle("ABCDE", "p1", intents)
-    peer = RecordingPeer()
+    peer = RawPeer()
     assert handle.join(peer, "Bob", spectate=False) is None
     assert intents.sent == [("join", "c1", {"name": "Bob", "spectate": False})]
     token_msg = '{"type":"joined","room":"ABCDE","you":1,"token":"tok"}'
@@ -87,8 +99,7 @@ def test_handle_fans_out_ignores_stale_owners_and_reattaches_to_a_new_one() -> N
     handle.on_text(RelayedText(10, text='{"type":"chat","text":"x"}', to="p9/c1"))  # not ours
     assert [m["type"] for m in peer.texts] == ["joined"]
     keyframe = b"\x82\x00"  # a websocket frame with an empty payload is enough here
-    sent: list[bytes] = []
-    peer.send_state = lambda data: sent.append(data) or True  # type: ignore[method-assign]
+    sent = peer.raw
     handle.on_frame(RelayedFrame(10, 1, False, b"delta1", keyframe))
     handle.on_frame(RelayedFrame(10, 2, False, b"delta2", None))
     assert sent == [keyframe, b"delta2"]  # a joiner's first frame is the keyframe
