@@ -30,7 +30,8 @@ from server.rooms import Registry, RoomDirectory
 
 log = logging.getLogger("server.shared")
 
-PRESENCE_S = 20.0  # refresh players-online this often (their TTL is three times that)
+PRESENCE_S = 20.0  # refresh every player's presence this often (their TTL is three times that)
+PRESENCE_CHECK_S = 1.0  # arrivals, room changes and departures are written this soon
 
 
 def instance_id(config: Config) -> str:
@@ -56,7 +57,7 @@ class Shared:
         self.cluster = Cluster(registry, self.bus, self.proc) if config.redis_url else None
         self.directory: RoomDirectory = self.cluster if self.cluster is not None else registry
         self._sessions = sessions
-        self._online: set[str] = set()
+        self._online: dict[str, tuple[str, str]] = {}  # session id -> (name, room) written
         self._presence: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -83,27 +84,35 @@ class Shared:
         await self.bus.close()
 
     async def _keep_presence(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_full = float("-inf")
         while True:
+            full = loop.time() - last_full >= PRESENCE_S
             try:
-                await self.refresh_presence()
+                await self.refresh_presence(full)
+                if full:
+                    last_full = loop.time()
             except BusUnavailable:
                 pass
             except Exception:
                 log.exception("presence refresh failed")
-            await asyncio.sleep(PRESENCE_S)
+            await asyncio.sleep(PRESENCE_CHECK_S)
 
-    async def refresh_presence(self) -> None:
-        """Mark every named session online and those that left offline."""
+    async def refresh_presence(self, full: bool = False) -> None:
+        """Write named sessions that are new or moved (all of them with `full`) as online, and
+        those that left as offline."""
         now: dict[str, tuple[str, str]] = {}
         for session in self._sessions():
             if session.name is not None:
                 room = session.room.code if session.room is not None else ""
                 now[session.id] = (session.name, room)
-        for pid in self._online - set(now):
+        for pid in set(self._online) - set(now):
             await self.leaderboard.player_offline(pid)
+            del self._online[pid]
         for pid, (name, room) in now.items():
-            await self.leaderboard.player_online(pid, name, room)
-        self._online = set(now)
+            if full or self._online.get(pid) != (name, room):
+                await self.leaderboard.player_online(pid, name, room)
+                self._online[pid] = (name, room)
 
     async def api(self, path: str) -> Response | None:
         """/api/leaderboard and /api/stats as JSON; None for any other path."""

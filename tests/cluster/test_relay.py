@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
+from server.analytics.events import STREAM, Event, Kind
 from server.bus import keys
 from server.bus.redis import RedisBus
 from tests.cluster.conftest import OpenClient
@@ -150,3 +152,40 @@ async def test_one_bus_message_per_room_per_send_tick(
     assert count > 0 and abs(count - frames) <= 3, (count, frames)
     assert per_s <= 21
     assert all(c.gaps == 0 for c in relayed)
+
+
+async def test_stats_and_events_are_shared_by_every_process(
+    shared_cluster: list[ServerProcess], open_client: OpenClient, redis_server: RedisServer
+) -> None:
+    p0, p1, p2 = shared_cluster
+    hal = await open_client(p0)
+    code = (await _seated(hal, "Hal", type="create", mode="arena"))["room"]
+    ivy = await open_client(p1)
+    await ivy.hello("Ivy")
+    await ivy.expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+    await ivy.send({"type": "join", "room": code})
+    await ivy.expect("joined")
+
+    async def online_on_p2() -> set[str]:
+        stats = await asyncio.to_thread(p2.get_json, "/api/stats")
+        assert isinstance(stats, dict)
+        return {p["name"] for p in stats["online"] if p.get("room") == code}
+
+    deadline = time.monotonic() + 5
+    while await online_on_p2() != {"Hal", "Ivy"}:
+        assert time.monotonic() < deadline, await online_on_p2()
+        await asyncio.sleep(0.3)
+    board = await asyncio.to_thread(p1.get_json, "/api/leaderboard")
+    assert isinstance(board, dict) and set(board) >= {"all_time", "today", "most_wins"}
+    # The owner (p0) wrote both joins, the relayed one included, to the analytics stream.
+    bus = RedisBus.from_url(redis_server.url)
+    try:
+        entries = await bus.xrange(STREAM, "0", 10_000)
+    finally:
+        await bus.close()
+    joins = {
+        e.player
+        for e in map(Event.parse, (x.fields for x in entries))
+        if e.kind is Kind.JOIN and e.room == code
+    }
+    assert joins == {"Hal", "Ivy"}
