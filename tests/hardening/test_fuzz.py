@@ -113,7 +113,7 @@ async def test_fuzz_100k_frames(server: ServerProcess) -> None:
 
     quiet_p99, quiet_frames, quiet_s, _ = await window(server, players, 4.0, fuzz=False)
     fuzz_p99, fuzz_frames, fuzz_s, totals = await window(server, players, None, fuzz=True)
-    after_p99, _, _, _ = await window(server, players, 3.0, fuzz=False)
+    after_p99, after_frames, after_s, _ = await window(server, players, 3.0, fuzz=False)
     stop.set()
     await asyncio.gather(*steering)
     print(
@@ -136,7 +136,10 @@ async def test_fuzz_100k_frames(server: ServerProcess) -> None:
     for p in players:
         assert not p.closed.is_set()
         assert not [m for m in p.messages if m.get("type") == "error"]
-    assert fuzz_frames / fuzz_s >= 20 * 0.85
+    # 20 a second, give or take scheduling; judged against the quiet windows because when the
+    # whole machine stalls (a shared VM's CPUs), the quiet windows lose frames too.
+    quiet_rate = min(20.0, quiet_frames / quiet_s, after_frames / after_s)
+    assert fuzz_frames / fuzz_s >= 0.85 * quiet_rate
     assert fuzz_p99 <= max(quiet_p99, after_p99) + BUDGET_S + BUCKET_NOISE_S
     for p in players:
         await p.close()
