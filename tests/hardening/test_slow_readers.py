@@ -136,7 +136,9 @@ async def test_100_clients_that_never_read(server: ServerProcess) -> None:
     assert grown < 4 * STUCK * (WRITE_BUFFER_HIGH + SOCKET_SEND_BUFFER) / 2**20 + 8
     for p in players:
         assert not p.closed.is_set()
-        assert p.worst_gap(stuck_from, stuck_to) < 0.25
+        # Frames at 60 Hz all along: no gap past 0.25 s, or the quiet window's if the machine
+        # itself stalled then.
+        assert p.worst_gap(stuck_from, stuck_to) < max(0.25, p.worst_gap(quiet_from, quiet_to))
         await p.close()
     assert stuck_p99 <= quiet_p99 + 0.005 + 0.0025  # the fuzz test's budget and bucket noise
     for ws in stuck:
