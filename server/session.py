@@ -133,9 +133,6 @@ class Session:
                 except Exception:
                     log.exception("message handling failed", extra={"session": self.id})
                     self.error("internal", "the server could not handle that message")
-                # The library hands queued messages over without suspending: yield after each
-                # one so a client with a backlog cannot hold the loop and delay the tick.
-                await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         finally:
