@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import types
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
@@ -103,6 +104,41 @@ class Subscription(ABC):
     @abstractmethod
     async def get(self, timeout: float | None = None) -> Message | None:
         """The next message; None on timeout or once closed."""
+
+
+QUEUE_LIMIT = 10_000  # per subscription; beyond it the oldest message is dropped
+
+
+class QueuedSubscription(Subscription):
+    """A subscription fed through a bounded queue; implementations add open() and close()."""
+
+    def __init__(self, channels: tuple[str, ...], patterns: tuple[str, ...]) -> None:
+        self.channels = channels
+        self.patterns = patterns
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._open = False
+        self.dropped = 0
+
+    def deliver(self, message: Message) -> None:
+        """Queue a message, dropping the oldest when a slow reader let the queue fill."""
+        if self._queue.qsize() >= QUEUE_LIMIT:
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(message)
+
+    def _wake_readers(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def get(self, timeout: float | None = None) -> Message | None:
+        if not self._open and self._queue.empty():
+            return None
+        try:
+            message = await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if message is None:
+            self._queue.put_nowait(None)  # keep later readers from hanging too
+        return message
 
 
 class Bus(ABC):

@@ -15,6 +15,7 @@ from server.bus.base import (
     Lease,
     Message,
     Pending,
+    QueuedSubscription,
     Subscription,
     as_bytes,
 )
@@ -24,20 +25,15 @@ from server.bus.memory_streams import MemoryStream
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-QUEUE_LIMIT = 10_000  # per subscription; beyond it the oldest message is dropped
 T = TypeVar("T")
 
 
-class MemorySubscription(Subscription):
+class MemorySubscription(QueuedSubscription):
     """Messages delivered from a MemoryBus through a bounded queue."""
 
     def __init__(self, bus: MemoryBus, channels: tuple[str, ...], patterns: tuple[str, ...]):
+        super().__init__(channels, patterns)
         self._bus = bus
-        self.channels = channels
-        self.patterns = patterns
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._open = False
-        self.dropped = 0
 
     async def open(self) -> None:
         self._open = True
@@ -47,13 +43,7 @@ class MemorySubscription(Subscription):
         if self._open:
             self._open = False
             self._bus._subscriptions.discard(self)
-            self._queue.put_nowait(None)
-
-    def _deliver(self, message: Message) -> None:
-        if self._queue.qsize() >= QUEUE_LIMIT:
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(message)
+            self._wake_readers()
 
     def _match(self, channel: str) -> str | bool | None:
         if channel in self.channels:
@@ -62,17 +52,6 @@ class MemorySubscription(Subscription):
             if fnmatch.fnmatchcase(channel, pattern):
                 return pattern
         return False
-
-    async def get(self, timeout: float | None = None) -> Message | None:
-        if not self._open and self._queue.empty():
-            return None
-        try:
-            message = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-        if message is None:
-            self._queue.put_nowait(None)  # keep later readers from hanging too
-        return message
 
 
 class MemoryBus(Bus):
@@ -126,7 +105,7 @@ class MemoryBus(Bus):
         for sub in list(self._subscriptions):
             match = sub._match(channel)
             if match is not False:
-                sub._deliver(Message(channel, payload, match if isinstance(match, str) else None))
+                sub.deliver(Message(channel, payload, match if isinstance(match, str) else None))
                 count += 1
         return count
 

@@ -11,25 +11,20 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.bus.base import BusUnavailable, Message, Subscription
+from server.bus.base import BusUnavailable, Message, QueuedSubscription
 from server.bus.health import Health, log
 
-QUEUE_LIMIT = 10_000  # per subscription; beyond it the oldest message is dropped
 CONFIRM_TIMEOUT_S = 5.0
 RETRY_MAX_S = 1.0
 LINK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-class RedisSubscription(Subscription):
+class RedisSubscription(QueuedSubscription):
     """Messages for some channels/patterns, fed by the process's shared pub/sub connection."""
 
     def __init__(self, hub: Hub, channels: tuple[str, ...], patterns: tuple[str, ...]):
+        super().__init__(channels, patterns)
         self._hub = hub
-        self.channels = channels
-        self.patterns = patterns
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        self._open = False
-        self.dropped = 0
 
     async def open(self) -> None:
         await self._hub.add(self)
@@ -38,25 +33,8 @@ class RedisSubscription(Subscription):
     async def close(self) -> None:
         if self._open:
             self._open = False
-            self._queue.put_nowait(None)
+            self._wake_readers()
             await self._hub.remove(self)
-
-    def deliver(self, message: Message) -> None:
-        if self._queue.qsize() >= QUEUE_LIMIT:
-            self._queue.get_nowait()
-            self.dropped += 1
-        self._queue.put_nowait(message)
-
-    async def get(self, timeout: float | None = None) -> Message | None:
-        if not self._open and self._queue.empty():
-            return None
-        try:
-            message = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-        if message is None:
-            self._queue.put_nowait(None)
-        return message
 
 
 class Hub:
