@@ -48,15 +48,24 @@ class Connection:
             and not self.ws.transport.is_closing()
         )
 
+    def _stuck(self, backlog: int) -> bool:
+        """Note whether the client is behind; true once it has been for slow_client_s."""
+        if backlog <= self.config.write_buffer_high:
+            self.slow_since = None
+            return False
+        now = time.monotonic()
+        if self.slow_since is None:
+            self.slow_since = now
+        return now - self.slow_since >= self.config.slow_client_s
+
     def send_text(self, data: str) -> None:
-        """Queue a control or chat message; never dropped, but a client that lets them pile up
-        far past the state-frame threshold (e.g. in the lobby, where no frames flow) is closed."""
+        """Queue a control or chat message; never dropped, but a client that stays behind for
+        slow_client_s (as with state frames; in the lobby only text flows) or lets them pile up
+        far past the state-frame threshold is closed."""
         if not self._open():
             return
-        if (
-            self.ws.transport.get_write_buffer_size()
-            > TEXT_BACKLOG_FACTOR * self.config.write_buffer_high
-        ):
+        backlog = self.ws.transport.get_write_buffer_size()
+        if backlog > TEXT_BACKLOG_FACTOR * self.config.write_buffer_high or self._stuck(backlog):
             self.close(1008, "too slow: the connection cannot keep up")
             return
         try:
@@ -73,11 +82,9 @@ class Connection:
         if not self._open():
             return False
         transport = self.ws.transport
-        if transport.get_write_buffer_size() > self.config.write_buffer_high:
-            now = time.monotonic()
-            if self.slow_since is None:
-                self.slow_since = now
-            elif now - self.slow_since >= self.config.slow_client_s:
+        backlog = transport.get_write_buffer_size()
+        if backlog > self.config.write_buffer_high:
+            if self._stuck(backlog):
                 self.close(1008, "too slow: the connection cannot keep up")
             return False
         self.slow_since = None

@@ -17,9 +17,12 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from server.app import App
 from server.config import Config
 from tests.hardening.players import TimedClient, room_of_two, steer
 from tests.hardening.support import ServerProcess, quantile
+from tests.server.conftest import StartServer, start_server  # noqa: F401
+from tests.server.wsclient import Client
 
 STUCK = 100
 # Small buffers so that 100 stuck readers fill them within seconds at game traffic rates; the
@@ -223,3 +226,42 @@ async def test_a_silent_dead_peer_is_found_and_its_seat_held() -> None:
         proc.stop()
         with contextlib.suppress(Exception):
             pass
+
+
+async def test_a_stuck_lobby_client_is_cut_after_slow_client_s(
+    start_server: StartServer,  # noqa: F811
+) -> None:
+    """In the lobby only text flows; a client behind on it is cut on the same clock as one
+    behind on state frames, long before its backlog reaches the hard text cap."""
+    high = 1024
+    app: App = await start_server(
+        write_buffer_high=high,
+        socket_send_buffer=4096,
+        slow_client_s=1.0,
+        chat_lines_per_10s=1000,
+        messages_per_second=500.0,
+        message_burst=500,
+    )
+    stuck = Client(await slow_connect(app.port))
+    await stuck.hello("Stuck")
+    await stuck.expect("rooms")
+    stuck._reader.cancel()
+    stop_reading(stuck.ws)
+    talker = await Client.open(app.port)
+    await talker.hello("Talker")
+    session = next(s for s in app.sessions if s.name == "Stuck")
+    behind_at = None
+    started = time.monotonic()
+    while not session.conn.closing and time.monotonic() - started < 20:
+        await talker.send({"type": "chat", "channel": "lobby", "text": "y" * 200})
+        await asyncio.sleep(0.05)  # about 5 KB a second of lobby chat
+        if behind_at is None and session.conn.slow_since is not None:
+            behind_at = time.monotonic()
+    backlog = session.conn.ws.transport.get_write_buffer_size()
+    assert session.conn.closing and behind_at is not None
+    cut_after = time.monotonic() - behind_at
+    print(f"\nstuck lobby client cut {cut_after:.2f} s after falling behind, backlog {backlog} B")
+    assert cut_after < 1.0 + 0.5
+    assert backlog < 16 * high  # well under the hard cap (16 x WRITE_BUFFER_HIGH)
+    await talker.close()
+    stuck.ws.transport.abort()
