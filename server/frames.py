@@ -11,7 +11,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from server.game.view import ArenaView, Event, EventKind
+from server.game.view import ArenaView, Event, EventKind, PlayerRow, Snapshot, snapshot_of
 
 KEYFRAME = 1
 DELTA = 2
@@ -21,7 +21,7 @@ PELLET_EVENTS = frozenset({EventKind.DOT_EATEN, EventKind.ENERGIZER_EATEN})
 # --- state frames -----------------------------------------------------------------------------
 
 _HEADER = struct.Struct("<BBHIBBBBH")
-_PLAYER = struct.Struct("<BBBB")
+_PLAYER = struct.Struct("<BBBB")  # the records inside _actors_struct(), for decoding
 _GHOST = struct.Struct("<BBB")
 _SCORE = struct.Struct("<IB")
 _DELTA_SCORE = struct.Struct("<BIB")
@@ -39,27 +39,56 @@ def _u16(value: int) -> int:
     return min(max(value, 0), 0xFFFF)
 
 
-def _head(kind: int, seq: int, view: ArenaView) -> bytearray:
-    out = bytearray(
-        _HEADER.pack(
-            kind,
-            1 if view.fright_frames_left > 0 else 0,
-            seq & 0xFFFF,
-            view.frame & 0xFFFFFFFF,
-            _u8(view.level),
-            int(view.phase),
-            int(view.fruit),
-            len(view.players),
-            _u16(view.fright_frames_left),
+_ACTOR_STRUCTS: dict[tuple[int, int], struct.Struct] = {}
+_SCORE_STRUCTS: dict[int, struct.Struct] = {}  # every player's score record, by player count
+
+
+def _actors_struct(n_players: int, n_ghosts: int) -> struct.Struct:
+    """The header, the player records, the ghost count and the ghost records as one Struct."""
+    key = (n_players, n_ghosts)
+    packer = _ACTOR_STRUCTS.get(key)
+    if packer is None:
+        fmt = _HEADER.format + "BBBB" * n_players + "B" + "BBB" * n_ghosts
+        packer = _ACTOR_STRUCTS[key] = struct.Struct(fmt)
+    return packer
+
+
+def _head(kind: int, seq: int, snap: Snapshot) -> bytearray:
+    """Header and actors; built with one pack call because it runs every send tick."""
+    players = snap.players
+    ghosts = snap.ghosts
+    fright = snap.fright_frames_left
+    args = [
+        kind,
+        1 if fright > 0 else 0,
+        seq & 0xFFFF,
+        snap.frame & 0xFFFFFFFF,
+        _u8(snap.level),
+        snap.phase,
+        snap.fruit,
+        len(players),
+        _u16(fright),
+    ]
+    # Positions travel as x + 16 and y - 24, clamped to a byte.
+    for pid, x, y, d, st, powered, protected, _score, _lives in players:
+        x += 16
+        y -= 24
+        args += (
+            pid,
+            0 if x < 0 else 255 if x > 255 else x,
+            0 if y < 0 else 255 if y > 255 else y,
+            d | st << 2 | powered << 4 | protected << 5,
         )
-    )
-    for p in view.players:
-        bits = int(p.direction) | int(p.state) << 2 | int(p.powered) << 4 | int(p.protected) << 5
-        out += _PLAYER.pack(p.id, _u8(p.x + 16, 0), _u8(p.y - 24, 0), bits)
-    out.append(len(view.ghosts))
-    for g in view.ghosts:
-        out += _GHOST.pack(_u8(g.x + 16, 0), _u8(g.y - 24, 0), int(g.direction) | int(g.look) << 2)
-    return out
+    args.append(len(ghosts))
+    for _gid, x, y, d, shown in ghosts:
+        x += 16
+        y -= 24
+        args += (
+            0 if x < 0 else 255 if x > 255 else x,
+            0 if y < 0 else 255 if y > 255 else y,
+            d | shown << 2,
+        )
+    return bytearray(_actors_struct(len(players), len(ghosts)).pack(*args))
 
 
 def _events(out: bytearray, events: Sequence[Event]) -> None:
@@ -71,12 +100,26 @@ def _events(out: bytearray, events: Sequence[Event]) -> None:
 
 def encode_keyframe(seq: int, view: ArenaView, n_pellets: int, events: Sequence[Event]) -> bytes:
     """A full state frame: actors, the pellet bitmap, every score and the events."""
-    out = _head(KEYFRAME, seq, view)
+    snap = snapshot_of(view)
+    return _keyframe(_head(KEYFRAME, seq, snap), snap, n_pellets, events)
+
+
+def _keyframe(head: bytearray, snap: Snapshot, n_pellets: int, events: Sequence[Event]) -> bytes:
+    """The keyframe after `head` (a header with any kind byte; it is set to KEYFRAME here)."""
+    out = bytearray(head)
+    out[0] = KEYFRAME
     n_bytes = (n_pellets + 7) // 8
     out.append(n_bytes)
-    out += (view.pellets & ((1 << n_pellets) - 1)).to_bytes(n_bytes, "little")
-    for p in view.players:
-        out += _SCORE.pack(p.score & 0xFFFFFFFF, _u8(p.lives, 0))
+    out += (snap.pellets & ((1 << n_pellets) - 1)).to_bytes(n_bytes, "little")
+    players = snap.players
+    scores = _SCORE_STRUCTS.get(len(players))
+    if scores is None:
+        scores = _SCORE_STRUCTS[len(players)] = struct.Struct("<" + "IB" * len(players))
+    values: list[int] = []
+    for p in players:
+        lives = p[8]
+        values += (p[7] & 0xFFFFFFFF, 0 if lives < 0 else 255 if lives > 255 else lives)
+    out += scores.pack(*values)
     _events(out, events)
     return bytes(out)
 
@@ -99,9 +142,22 @@ def encode_delta(
     (every SCORE_EVERY frames, staggered by id); a lives change goes out at once. Without
     `sent`, every change relative to `prev` is sent.
     """
-    if view.pellets & ~prev.pellets:
+    snap = snapshot_of(view)
+    return _delta(seq, None, snap, snapshot_of(prev), events, sent)
+
+
+def _delta(
+    seq: int,
+    head: bytearray | None,
+    snap: Snapshot,
+    prev: Snapshot,
+    events: Sequence[Event],
+    sent: dict[int, tuple[int, int]] | None,
+) -> bytes | None:
+    """`encode_delta` on snapshots; `head` is the DELTA header if the caller already built it."""
+    if snap.pellets & ~prev.pellets:
         return None
-    gone = prev.pellets & ~view.pellets
+    gone = prev.pellets & ~snap.pellets
     eaten: list[int] = []
     while gone:
         low = gone & -gone
@@ -109,57 +165,65 @@ def encode_delta(
         gone ^= low
     if len(eaten) > 255:
         return None
-    out = _head(DELTA, seq, view)
+    out = bytearray(head) if head is not None else _head(DELTA, seq, snap)
     out.append(len(eaten))
     for index in eaten:
         out += _U16.pack(index)
+    changed: list[PlayerRow] = []
     if sent is None:
-        before = {p.id: (p.score, p.lives) for p in prev.players}
-        changed = [p for p in view.players if before.get(p.id) != (p.score, p.lives)]
+        before = {p[0]: (p[7], p[8]) for p in prev.players}
+        changed = [p for p in snap.players if before.get(p[0]) != (p[7], p[8])]
     else:
-        for gone_id in set(sent) - {p.id for p in view.players}:
-            del sent[gone_id]
-        changed = []
-        for p in view.players:
-            last = sent.get(p.id)
-            if last == (p.score, p.lives):
+        if len(sent) > len(snap.players) or not all(p[0] in sent for p in snap.players):
+            for gone_id in set(sent) - {p[0] for p in snap.players}:
+                del sent[gone_id]
+        for p in snap.players:
+            pid = p[0]
+            now = (p[7], p[8])
+            last = sent.get(pid)
+            if last == now:
                 continue
-            if last is None or last[1] != p.lives or (seq + p.id) % SCORE_EVERY == 0:
+            if last is None or last[1] != now[1] or (seq + pid) % SCORE_EVERY == 0:
                 changed.append(p)
-                sent[p.id] = (p.score, p.lives)
+                sent[pid] = now
     out.append(len(changed))
     for p in changed:
-        out += _DELTA_SCORE.pack(p.id, p.score & 0xFFFFFFFF, _u8(p.lives, 0))
+        out += _DELTA_SCORE.pack(p[0], p[7] & 0xFFFFFFFF, _u8(p[8], 0))
     _events(out, events)
     return bytes(out)
 
 
 @dataclass
 class StateEncoder:
-    """Numbers a room's frames and remembers the last view so deltas can be built.
+    """Numbers a room's frames and remembers the last picture so deltas can be built.
 
-    Call `next()` once per send tick with the view and the events since the previous call.
-    If the caller sends the keyframe to everyone, it must call `synced()` so held-back score
-    changes are not counted as sent when they were.
+    Call `next()` (with a view) or `next_snapshot()` (with `Arena.snapshot()`, cheaper: the
+    same bytes) once per send tick with the events since the previous call. If the caller
+    sends the keyframe to everyone, it must call `synced()` so held-back score changes are
+    not counted as sent when they were.
     """
 
     n_pellets: int
     seq: int = 0
-    prev: ArenaView | None = None
+    prev: Snapshot | None = None
     sent: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def next(self, view: ArenaView, events: Sequence[Event]) -> EncodedFrame:
-        self.seq = (self.seq + 1) & 0xFFFF
+        return self.next_snapshot(snapshot_of(view), events)
+
+    def next_snapshot(self, snap: Snapshot, events: Sequence[Event]) -> EncodedFrame:
+        self.seq = seq = (self.seq + 1) & 0xFFFF
+        head = _head(DELTA, seq, snap)
         delta = None
         if self.prev is not None:
-            delta = encode_delta(self.seq, view, self.prev, events, self.sent)
-        self.prev = view
-        return EncodedFrame(self.seq, view, tuple(events), self.n_pellets, delta)
+            delta = _delta(seq, head, snap, self.prev, events, self.sent)
+        self.prev = snap
+        return EncodedFrame(seq, snap, tuple(events), self.n_pellets, delta, head)
 
     def synced(self) -> None:
         """Everyone just got a keyframe of the last view: nothing is owed any more."""
         if self.prev is not None:
-            self.sent = {p.id: (p.score, p.lives) for p in self.prev.players}
+            self.sent = {p[0]: (p[7], p[8]) for p in self.prev.players}
 
 
 @dataclass
@@ -167,15 +231,16 @@ class EncodedFrame:
     """One send tick's output; the keyframe is built only if someone needs it, then cached."""
 
     seq: int
-    view: ArenaView
+    snap: Snapshot
     events: tuple[Event, ...]
     n_pellets: int
     delta: bytes | None
+    head: bytearray = field(repr=False)  # header and actors, shared by delta and keyframe
     _keyframe: bytes | None = field(default=None, repr=False)
 
     def keyframe(self) -> bytes:
         if self._keyframe is None:
-            self._keyframe = encode_keyframe(self.seq, self.view, self.n_pellets, self.events)
+            self._keyframe = _keyframe(self.head, self.snap, self.n_pellets, self.events)
         return self._keyframe
 
 

@@ -16,6 +16,7 @@ from server.game.view import (
     Phase,
     PlayerState,
     PlayerView,
+    Snapshot,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +57,60 @@ def view(arena: Arena) -> ArenaView:
         fruit=_FRUITS[arena.fruit],
         fright_frames_left=arena.fright_left,
         winner=arena.winner,
+    )
+
+
+_EYES = int(GhostLook.EYES)
+_FLASHING = int(GhostLook.FLASHING)
+_FRIGHTENED = int(GhostLook.FRIGHTENED)
+_IN_HOUSE = int(GhostLook.IN_HOUSE)
+_NORMAL = int(GhostLook.NORMAL)
+
+
+def snapshot(arena: Arena) -> Snapshot:
+    """This frame as plain ints (the same content as `view()`), for the frame encoder."""
+    fright_left = arena.fright_left
+    lv = arena.lv
+    window = min(lv.flashes * 2 * FLASH_FRAMES, lv.fright_frames)  # as in `look()`
+    flashing = fright_left <= window and ((window - fright_left) // FLASH_FRAMES) % 2 == 0
+    ghosts = []
+    for g in arena.ghosts:
+        st = g.state
+        if st in (G_EYES, G_ENTER):
+            shown = _EYES
+        elif g.fright:
+            shown = _FLASHING if flashing else _FRIGHTENED
+        elif st in (G_WAIT, G_LEAVE):
+            shown = _IN_HOUSE
+        else:
+            shown = _NORMAL
+        ghosts.append((g.id, g.x, g.y, g.dir, shown))
+    return Snapshot(
+        arena.frame,
+        arena.level,
+        arena.phase,
+        arena.fruit,
+        fright_left,
+        arena.pellets,
+        arena.pellets_left,
+        arena.winner,
+        tuple(
+            [
+                (
+                    p.id,
+                    p.x,
+                    p.y,
+                    p.dir,
+                    p.state,
+                    1 if p.power > 0 else 0,
+                    1 if p.protect > 0 else 0,
+                    p.score,
+                    p.lives,
+                )
+                for p in arena.players_list
+            ]
+        ),
+        tuple(ghosts),
     )
 
 

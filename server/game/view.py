@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Direction(IntEnum):
@@ -146,3 +147,57 @@ class ArenaView:
     fruit: Fruit  # the fruit showing now, or NONE
     fright_frames_left: int
     winner: int | None  # set once the phase is GAME_OVER
+
+
+# A player in a `Snapshot`: id, x, y, direction, state, powered, protected, score, lives.
+PlayerRow = tuple[int, int, int, int, int, int, int, int, int]
+# A ghost in a `Snapshot`: id, x, y, direction, look.
+GhostRow = tuple[int, int, int, int, int]
+
+
+class Snapshot(NamedTuple):
+    """The same picture as `ArenaView` as plain ints in tuples: cheap to build and to pack.
+
+    Enums are their int values and flags are 0/1; rows keep the order of the `PlayerView`
+    and `GhostView` fields. This is what the frame encoder reads on every send tick.
+    """
+
+    frame: int
+    level: int
+    phase: int
+    fruit: int
+    fright_frames_left: int
+    pellets: int
+    pellets_left: int
+    winner: int | None
+    players: tuple[PlayerRow, ...]  # sorted by id
+    ghosts: tuple[GhostRow, ...]  # Blinky, Pinky, Inky, Clyde
+
+
+def snapshot_of(view: ArenaView) -> Snapshot:
+    """The `Snapshot` that says exactly what `view` says."""
+    return Snapshot(
+        view.frame,
+        view.level,
+        int(view.phase),
+        int(view.fruit),
+        view.fright_frames_left,
+        view.pellets,
+        view.pellets_left,
+        view.winner,
+        tuple(
+            (
+                p.id,
+                p.x,
+                p.y,
+                int(p.direction),
+                int(p.state),
+                int(p.powered),
+                int(p.protected),
+                p.score,
+                p.lives,
+            )
+            for p in view.players
+        ),
+        tuple((int(g.id), g.x, g.y, int(g.direction), int(g.look)) for g in view.ghosts),
+    )

@@ -10,6 +10,7 @@ import hashlib
 import random
 
 from server.game import Arena, Direction, Mode, replay
+from server.game.view import snapshot_of
 
 ARENA_DIGEST = "b59e4cd8f5f540b2dd875ea1e77c44329980ee57b6579ab2b43c8c64de51c677"
 CLASSIC_DIGEST = "2de5be9f91b7dc8462211cdebad15cd151593cf209f89a544a28ccd8db00a2cf"
@@ -70,3 +71,23 @@ def test_views_of_a_long_game_match_the_pinned_digest() -> None:
         digest.update(repr(view).encode())
     assert looks == {0, 1, 2, 3, 4}  # every way a ghost is drawn was seen
     assert digest.hexdigest() == VIEWS_DIGEST
+
+
+def test_snapshot_says_what_the_view_says_every_frame() -> None:
+    arena = Arena(mode=Mode.ARENA, seed=33, lives=40)
+    for pid in range(8):
+        arena.add_player(pid)
+    r = random.Random(4)
+    looks = set()
+    for f in range(6000):
+        if f == 2500:
+            arena.remove_player(5)
+        for pid in list(arena.players):
+            if r.randrange(8) == 0:
+                arena.set_direction(pid, Direction(r.randrange(4)))
+        arena.step()
+        arena.drain_events()
+        snap = arena.snapshot()
+        assert snap == snapshot_of(arena.view())
+        looks.update(g[4] for g in snap.ghosts)
+    assert looks == {0, 1, 2, 3, 4}
