@@ -144,6 +144,10 @@ class Arena:
         p = self.players.get(pid)
         if p is None:
             raise errors.BadPlayer(f"player {pid!r} is not in the game")
+        kind = type(direction)
+        if kind is Direction or (kind is int and 0 <= direction <= 3):
+            p.want = int(direction)  # the usual case, without looking up an enum member
+            return
         try:
             p.want = int(Direction(direction))
         except ValueError:
@@ -234,31 +238,35 @@ class Arena:
     def _timers(self) -> None:
         """Once per playing frame: fright, scatter/chase schedule, Elroy, fruit, player timers."""
         lv = self.lv
+        ghosts = self.ghosts
         if self.fright_left:
             self.fright_left -= 1
-            if not self.fright_left or not any(g.fright for g in self.ghosts):
+            if not self.fright_left or not (
+                ghosts[0].fright or ghosts[1].fright or ghosts[2].fright or ghosts[3].fright
+            ):
                 self._end_fright(True)
         else:
             self.mode_t += 1  # the schedule is paused while frightened
             sched = lv.schedule
             if self.mode_idx < len(sched) and self.mode_t >= sched[self.mode_idx]:
                 self.mode_idx += 1
-                for g in self.ghosts:
+                for g in ghosts:
                     if g.state != G_EYES and g.state != G_ENTER:
                         g.reverse = True
-        if self.elroy_off and self.ghosts[3].state == G_OUT:
+        if self.elroy_off and ghosts[3].state == G_OUT:
             self.elroy_off = False
         left = self.pellets_left
         self.elroy = (
             0 if self.elroy_off else 2 if left <= lv.elroy2 else 1 if left <= lv.elroy1 else 0
         )
-        rules.fruit_tick(self)
+        if self.fruit:
+            rules.fruit_tick(self)
         for p in self.players_list:
             if p.power:
                 p.power -= 1
             if p.protect:
                 p.protect -= 1
-            if p.state == P_DYING or p.state == RESPAWNING:
+            if p.state != ALIVE and (p.state == P_DYING or p.state == RESPAWNING):
                 outcome.respawn(self, p)
 
     def _freeze(self) -> None:

@@ -122,6 +122,29 @@ def start_fright(arena: Arena, p: Player) -> None:
 
 def collide(arena: Arena) -> None:
     """Same-tile checks before a movement sub-tick: ghosts against Pac-Men, then rivals."""
+    # Fast scan: nearly always nobody shares a tile with a ghost. Only on a hit does the full
+    # check run; the players scanned before the hit did nothing there either, so it may start
+    # afresh and give exactly the ROM-order result.
+    tiles: set[int] = set()
+    for g in arena.ghosts:
+        if g.state == G_OUT or g.state == G_LEAVE:
+            tiles.add((g.y >> 3) * 32 + ((g.x + 16) >> 3))
+    any_power = False
+    for p in arena.players_list:
+        if p.state != ALIVE or p.protect:
+            continue
+        if (p.y >> 3) * 32 + ((p.x + 16) >> 3) in tiles:
+            _collide_ghosts(arena)
+            break
+        if p.power:
+            any_power = True
+    else:
+        if any_power and arena.multi:
+            collide_rivals(arena)
+
+
+def _collide_ghosts(arena: Arena) -> None:
+    """The full check, in the ROM's order, once some Pac-Man is on a ghost's tile."""
     ghosts = arena.ghosts
     tiles = []  # tiles of the ghosts that can touch a Pac-Man, in the ROM's check order
     ids = []
