@@ -1,10 +1,15 @@
 """Game core speed: frames per second of one 8-player arena with 4 ghosts on one core.
 
-    .venv/bin/python -m bench.core [--frames N] [--players N] [--repeats N]
+    .venv/bin/python -m bench.core [--frames N] [--players N] [--repeats N] [--view]
 
-Prints the figure and writes bench/results/core.json. The loop is what a room does each
-frame: apply intents, `step()`, `drain_events()`, and `view()` at the 20 Hz send rate.
-Intents come from a seeded log made before the clock starts (a bot turns every ~8 frames).
+Prints the figures and writes bench/results/core.json. The loop is what a room does each
+frame: apply intents, `step()`, `drain_events()`, and at the 20 Hz send rate take the picture
+the frame encoder packs: `snapshot()` (or, with --view, the older `view()`). Intents come from
+a seeded log made before the clock starts (a bot turns every ~8 frames).
+
+A second figure is the cost of one send tick's frame for the room: build the picture and
+encode it (delta, plus the keyframe a joining or lagging client needs), both ways, in the
+same run: `view()` + `StateEncoder.next()` and `snapshot()` + `StateEncoder.next_snapshot()`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from server import frames
 from server.game import Arena, Direction, Mode
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -43,10 +49,13 @@ def _new_arena(players: int, seed: int) -> Arena:
     return arena
 
 
-def run_once(frames: int, players: int, seed: int, view_every: int = 3) -> dict[str, Any]:
+def run_once(
+    frames: int, players: int, seed: int, view_every: int = 3, use_view: bool = False
+) -> dict[str, Any]:
     """Time `frames` frames; return the rate and what happened (to show it was real play)."""
     log = _intents(frames, players, seed)
     arena = _new_arena(players, seed)
+    picture = arena.view if use_view else arena.snapshot
     events = 0
     views = 0
     start = time.perf_counter()
@@ -57,7 +66,7 @@ def run_once(frames: int, players: int, seed: int, view_every: int = 3) -> dict[
         arena.step()
         events += len(arena.drain_events())
         if f % view_every == 0:
-            arena.view()
+            picture()
             views += 1
     cpu = time.process_time() - cpu_start
     elapsed = time.perf_counter() - start
@@ -75,15 +84,52 @@ def run_once(frames: int, players: int, seed: int, view_every: int = 3) -> dict[
     }
 
 
+def send_tick_us(players: int, seed: int, ticks: int = 2000) -> dict[str, float]:
+    """CPU microseconds per send tick to build and encode a room's frame, old and new way.
+
+    Both encoders see the same game; each tick makes the delta and the keyframe. Each way
+    is timed over the same ticks in turn (best of three passes).
+    """
+    arena = _new_arena(players, seed)
+    log = _intents(ticks * 3, players, seed)
+    n_pellets = arena.maze.pellet_count
+    games: list[Arena] = []
+    for t in range(ticks):
+        for f in range(3 * t, 3 * t + 3):
+            for pid, d in log[f]:
+                arena.set_direction(pid, d)
+            arena.step()
+        arena.drain_events()
+        if t % 10 == 0:
+            games.append(Arena.from_state(arena.to_state()))
+    best = {"view_next_us": 1e9, "snapshot_next_snapshot_us": 1e9}
+    for _ in range(3):
+        for key in best:
+            encoder = frames.StateEncoder(n_pellets)
+            cpu = time.process_time()
+            for game in games:
+                for _ in range(10):  # ten ticks of one picture: the encoder's work is the same
+                    if key == "view_next_us":
+                        out = encoder.next(game.view(), [])
+                    else:
+                        out = encoder.next_snapshot(game.snapshot(), [])
+                    out.keyframe()
+            spent = (time.process_time() - cpu) / (10 * len(games)) * 1e6
+            best[key] = min(best[key], spent)
+    return {key: round(value, 1) for key, value in best.items()}
+
+
 def measure(
-    frames: int = 6000, players: int = 8, seed: int = 1, repeats: int = 3
+    frames: int = 6000, players: int = 8, seed: int = 1, repeats: int = 3, use_view: bool = False
 ) -> dict[str, Any]:
     """Best of `repeats` runs (the least disturbed by other work on the machine)."""
-    runs = [run_once(frames, players, seed + i) for i in range(repeats)]
+    runs = [run_once(frames, players, seed + i, use_view=use_view) for i in range(repeats)]
     best = max(runs, key=lambda r: r["frames_per_s"])
     fps = best["frames_per_s"]
+    picture = "view()" if use_view else "snapshot()"
     return {
-        "what": f"{players}-player arena, 4 ghosts, step + drain_events, view() at 20 Hz",
+        "what": f"{players}-player arena, 4 ghosts, step + drain_events, {picture} at 20 Hz",
+        "picture": picture,
         "frames_per_s": round(fps),
         "runs_frames_per_s": [round(r["frames_per_s"]) for r in runs],
         "runs_wall_frames_per_s": [round(r["wall_frames_per_s"]) for r in runs],
@@ -94,6 +140,7 @@ def measure(
         "frames": frames,
         "players": players,
         "events_per_run": best["events"],
+        "send_tick_build_encode_us": send_tick_us(players, seed, max(10, frames // 30)),
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
     }
@@ -104,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--players", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--view", action="store_true", help="time view() instead of snapshot()")
     parser.add_argument("--out", default=str(RESULTS / "core.json"))
     args = parser.parse_args(argv)
-    result = measure(args.frames, args.players, repeats=args.repeats)
+    result = measure(args.frames, args.players, repeats=args.repeats, use_view=args.view)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -116,7 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         f"~{result['arenas_per_core_at_60hz']} arenas per core at 60 Hz"
     )
     print(f"runs (CPU time): {result['runs_frames_per_s']}")
-    print(f"runs (wall clock): {result['runs_wall_frames_per_s']}  -> {out}")
+    print(f"runs (wall clock): {result['runs_wall_frames_per_s']}")
+    tick = result["send_tick_build_encode_us"]
+    print(
+        f"one send tick's frame (build + delta + keyframe): view()+next() "
+        f"{tick['view_next_us']} us, snapshot()+next_snapshot() "
+        f"{tick['snapshot_next_snapshot_us']} us  -> {out}"
+    )
     return 0
 
 
