@@ -13,9 +13,9 @@ from typing import Any
 
 from server.game import errors, house, outcome, present, rules, state
 from server.game.ghosts import move_in_maze
-from server.game.maze import Maze, classic_maze
+from server.game.maze import Maze, classic_maze, tile_index
 from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, G_WAIT, LEFT, Ghost, Player
-from server.game.tables import START_LIVES, Level, level
+from server.game.tables import START_LIVES, Level, Speeds, level, move_bits
 from server.game.view import (
     ArenaView,
     Direction,
@@ -84,7 +84,10 @@ class Arena:
         self.frozen_ghost = -1
         self.ghosts: list[Ghost] = []
         # Level state, set by _start_level()
-        self.pellets = 0  # bitmask: bit i set = pellet i still there
+        self._pellets = 0
+        self.dots = bytearray()  # per tile index: 1 = a pellet is still there (see `pellets`)
+        self._moves_for: Speeds | None = None  # the speeds _move_tables were made from
+        self._move_tables: tuple[bytes, ...] = ()
         self.pellets_left = 0
         self.eaten = 0  # pellets eaten this level, all players together
         self.house_counts = [0, 0, 0]  # personal counters of Pinky, Inky, Clyde
@@ -102,6 +105,30 @@ class Arena:
         self.lv: Level = level(start_level)
         self._start_level()
         self.emit(EventKind.LEVEL_STARTED, None, None, self.level, 0)
+
+    # Pellets
+
+    @property
+    def pellets(self) -> int:
+        """Bitmask over the maze's pellet list: bit i set = pellet i still there."""
+        return self._pellets
+
+    @pellets.setter
+    def pellets(self, value: int) -> None:
+        # The hot loop asks "is there a pellet on this tile?" of `dots`, one byte per tile,
+        # instead of shifting a 244-bit int; both are set together here and in take_pellet().
+        self._pellets = value
+        dots = bytearray(len(self.maze.pellet_at))
+        for tile, pellet in enumerate(self.maze.pellet_at):
+            if pellet >= 0 and value >> pellet & 1:
+                dots[tile] = 1
+        self.dots = dots
+
+    def take_pellet(self, pellet: int) -> None:
+        """Remove pellet number `pellet` from the maze."""
+        self._pellets &= ~(1 << pellet)
+        x, y = self.maze.pellet_tiles[pellet]
+        self.dots[tile_index(x, y)] = 0
 
     # Players
 
@@ -184,12 +211,28 @@ class Arena:
         self.events = []
         return out
 
+    def _moves(self, sp: Speeds) -> tuple[bytes, ...]:
+        """The level's speed patterns as byte tables (see `move_bits`), made once per level."""
+        if self._moves_for is not sp:
+            self._moves_for = sp
+            self._move_tables = tuple(
+                move_bits(pattern)
+                for pattern in (
+                    sp.pac,
+                    sp.pac_fright,
+                    sp.tunnel,
+                    sp.ghost_fright,
+                    sp.elroy1,
+                    sp.elroy2,
+                    sp.ghost,
+                )
+            )
+        return self._move_tables
+
     def _play(self) -> None:
         # The hot loop of the server: names are bound to locals once per frame, and an actor
-        # whose speed pattern says "stay" this sub-tick costs one bit test.
-        sp = self.lv.speeds
-        pac = sp.pac
-        pac_fright = sp.pac_fright
+        # whose speed pattern says "stay" this sub-tick costs one table lookup.
+        pac, pac_fright, tunnel, ghost_fright, elroy1, elroy2, normal = self._moves(self.lv.speeds)
         slow = self.maze.slow
         ghosts = self.ghosts
         players = self.players_list
@@ -207,7 +250,7 @@ class Arena:
                     continue
                 ph = p.ph
                 p.ph = (ph + 1) & 31
-                if ((pac_fright if p.power else pac) >> (31 - ph)) & 1:
+                if (pac_fright if p.power else pac)[ph]:
                     step_player(self, p)
                     if self.phase != PLAYING:
                         return  # the last pellet: the level is over for everyone
@@ -215,16 +258,16 @@ class Arena:
                 st = g.state
                 if st == G_OUT:
                     if slow[(g.y >> 3) * 32 + ((g.x + 16) >> 3)]:
-                        pattern = sp.tunnel
+                        bits = tunnel
                     elif g.fright:
-                        pattern = sp.ghost_fright
+                        bits = ghost_fright
                     elif g.id == 0 and self.elroy:
-                        pattern = sp.elroy2 if self.elroy == 2 else sp.elroy1
+                        bits = elroy2 if self.elroy == 2 else elroy1
                     else:
-                        pattern = sp.ghost
+                        bits = normal
                     ph = g.ph
                     g.ph = (ph + 1) & 31
-                    if (pattern >> (31 - ph)) & 1:
+                    if bits[ph]:
                         move_in_maze(self, g)
                 elif st == G_EYES:
                     move_in_maze(self, g)

@@ -52,6 +52,7 @@ class Maze:
     house_entry: tuple[int, int]  # pixel above the door where ghosts leave and eyes enter
     house_centre: tuple[int, int]  # pixel where Pinky waits and eyes land
     house_slots: tuple[int, int, int, int]  # waiting x pixel for Blinky, Pinky, Inky, Clyde
+    opens: bytes  # opens[4 * i + d] = walk[nbr[4 * i + d]]: one lookup in the hot loop
 
     @property
     def pellet_count(self) -> int:
@@ -222,6 +223,7 @@ def _build(
         house_entry=(door_px, 8 * (dy - 1) + 4),
         house_centre=(door_px, centre_y),
         house_slots=(door_px, door_px, door_px - 16, door_px + 16),
+        opens=bytes(walk[j] for j in nbr),
     )
 
 

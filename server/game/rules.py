@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from server.game import house
-from server.game.model import DX, DY, G_ENTER, G_EYES, G_LEAVE, G_OUT, NO_DIR, Player
+from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, NO_DIR, Player
 from server.game.tables import (
     DOT_PAUSE,
     DOT_POINTS,
@@ -29,22 +29,21 @@ COLLIDE_ORDER = (3, 2, 1, 0)  # the ROM checks Clyde, Inky, Pinky, Blinky and ta
 def step_player(arena: Arena, p: Player) -> None:
     """Pac-Man `p` moves this sub-tick (his pattern said so): maybe turn, move a pixel, eat."""
     maze = arena.maze
-    walk = maze.walk
-    nbr = maze.nbr
+    opens = maze.opens
     x = p.x
     y = p.y
     i4 = 4 * ((y >> 3) * 32 + ((x + 16) >> 3))
     d = p.dir
     want = p.want
     if want != d and want != NO_DIR:
-        if walk[nbr[i4 + want]]:
+        if opens[i4 + want]:
             d = want  # pre-turn or post-turn: only the tile beside the current one matters
         elif want == d ^ 2 and ((x & 7) != 3 if d & 1 == 0 else (y & 7) != 4):
             d = want  # reversing back toward the centre of the current tile
         p.dir = d
     if d & 1 == 0:
-        step = DX[d]
-        if walk[nbr[i4 + d]] or ((x & 7) - 3) * step < 0:
+        step = 1 - d  # DX[d] for right (0) and left (2)
+        if opens[i4 + d] or ((x & 7) - 3) * step < 0:
             x += step
             if x < -16:
                 x += 256
@@ -54,17 +53,17 @@ def step_player(arena: Arena, p: Player) -> None:
         if off:
             y -= 1 if off > 0 else -1
     else:
-        step = DY[d]
-        if walk[nbr[i4 + d]] or ((y & 7) - 4) * step < 0:
+        step = 2 - d  # DY[d] for down (1) and up (3)
+        if opens[i4 + d] or ((y & 7) - 4) * step < 0:
             y += step
         off = (x & 7) - 3
         if off:
             x -= 1 if off > 0 else -1
     p.x = x
     p.y = y
-    pellet = maze.pellet_at[(y >> 3) * 32 + ((x + 16) >> 3)]
-    if pellet >= 0 and arena.pellets >> pellet & 1:
-        eat_pellet(arena, p, pellet)
+    tile = (y >> 3) * 32 + ((x + 16) >> 3)
+    if arena.dots[tile]:
+        eat_pellet(arena, p, maze.pellet_at[tile])
     if arena.fruit and x == maze.fruit[0] and y == maze.fruit[1]:
         fruit = arena.fruit
         arena.fruit = 0
@@ -86,7 +85,7 @@ def award(
 
 def eat_pellet(arena: Arena, p: Player, pellet: int) -> None:
     """Pac-Man `p` ate pellet number `pellet` (still present)."""
-    arena.pellets &= ~(1 << pellet)
+    arena.take_pellet(pellet)
     arena.pellets_left -= 1
     arena.eaten += 1
     house.count_pellet(arena)

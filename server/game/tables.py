@@ -23,6 +23,11 @@ class Speeds:
     tunnel: int
 
 
+def move_bits(pattern: int) -> bytes:
+    """A 32-bit pattern as 32 bytes, so the hot loop indexes `bits[ph]` instead of shifting."""
+    return bytes((pattern >> (31 - ph)) & 1 for ph in range(32))
+
+
 # ROM table 0x330F, entries 3-6 in the order Pac, Pac fright, Elroy2, Elroy1, ghost, fright, tunnel.
 _SPEEDS = (
     Speeds(0x55555555, 0x6AD56AD5, 0x6AAAD555, 0x55555555, 0x2AAA5555, 0x24922492, 0x22222222),
