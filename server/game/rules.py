@@ -123,11 +123,14 @@ def collide(arena: Arena) -> None:
     """Same-tile checks before a movement sub-tick: ghosts against Pac-Men, then rivals."""
     # Fast scan: nearly always nobody shares a tile with a ghost. Only on a hit does the full
     # check run; the players scanned before the hit did nothing there either, so it may start
-    # afresh and give exactly the ROM-order result.
-    tiles: set[int] = set()
-    for g in arena.ghosts:
-        if g.state == G_OUT or g.state == G_LEAVE:
-            tiles.add((g.y >> 3) * 32 + ((g.x + 16) >> 3))
+    # afresh and give exactly the ROM-order result. A ghost that cannot touch a Pac-Man (not
+    # leaving the house, not out in the maze) gets tile -1, which no Pac-Man is on.
+    g0, g1, g2, g3 = arena.ghosts
+    t0 = (g0.y >> 3) * 32 + ((g0.x + 16) >> 3) if G_LEAVE <= g0.state <= G_OUT else -1
+    t1 = (g1.y >> 3) * 32 + ((g1.x + 16) >> 3) if G_LEAVE <= g1.state <= G_OUT else -1
+    t2 = (g2.y >> 3) * 32 + ((g2.x + 16) >> 3) if G_LEAVE <= g2.state <= G_OUT else -1
+    t3 = (g3.y >> 3) * 32 + ((g3.x + 16) >> 3) if G_LEAVE <= g3.state <= G_OUT else -1
+    tiles = (t0, t1, t2, t3)
     any_power = False
     for p in arena.players_list:
         if p.state != ALIVE or p.protect:
