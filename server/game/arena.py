@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from server.game import errors, house, outcome, present, rules, state
+from server.game import errors, house, levels, outcome, present, rules, state
 from server.game.ghosts import move_in_maze
 from server.game.maze import Maze, classic_maze, tile_index
-from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, G_WAIT, LEFT, Ghost, Player
+from server.game.model import G_ENTER, G_EYES, G_LEAVE, G_OUT, G_WAIT, Ghost, Player
 from server.game.tables import START_LIVES, Level, Speeds, level, move_bits
 from server.game.view import (
     ArenaView,
@@ -72,7 +72,7 @@ class Arena:
         self.lives = lives
         self.eyes_target = (self.maze.door[0], self.maze.door[1] - 1)
         self.frame = 0
-        self.phase = READY  # set again by _reset_actors()
+        self.phase = READY  # set again by levels.reset_actors()
         self.timer = ready_frames
         self.over = False
         self.winner: int | None = None
@@ -83,7 +83,7 @@ class Arena:
         self.chain = 0
         self.frozen_ghost = -1
         self.ghosts: list[Ghost] = []
-        # Level state, set by _start_level()
+        # Level state, set by levels.start_level()
         self._pellets = 0
         self.dots = bytearray()  # per tile index: 1 = a pellet is still there (see `pellets`)
         self._moves_for: Speeds | None = None  # the speeds _move_tables were made from
@@ -103,7 +103,7 @@ class Arena:
         self.fright_left = 0
         self.level = start_level
         self.lv: Level = level(start_level)
-        self._start_level()
+        levels.start_level(self)
         self.emit(EventKind.LEVEL_STARTED, None, None, self.level, 0)
 
     # Pellets
@@ -199,11 +199,11 @@ class Arena:
         elif phase == DYING:
             self.timer -= 1
             if self.timer <= 0:
-                self._after_death()
+                levels.after_death(self)
         elif phase == CLEAR:
             self.timer -= 1
             if self.timer <= 0:
-                self._next_level()
+                levels.next_level(self)
 
     def drain_events(self) -> list[Event]:
         """Events emitted since the last drain, oldest first (call after each `step()`)."""
@@ -287,7 +287,7 @@ class Arena:
             if not self.fright_left or not (
                 ghosts[0].fright or ghosts[1].fright or ghosts[2].fright or ghosts[3].fright
             ):
-                self._end_fright(True)
+                levels.end_fright(self, True)
         else:
             self.mode_t += 1  # the schedule is paused while frightened
             sched = lv.schedule
@@ -347,96 +347,16 @@ class Arena:
             self.phase = DYING
             self.timer = self.death_frames
 
-    def _after_death(self) -> None:
-        p = self.players_list[0] if self.players_list else None
-        if p is None or p.lives <= 0:
-            if p is not None:
-                p.state = OUT
-                self.emit(EventKind.PLAYER_OUT, p.id, None, 0, 0)
-            outcome.game_over(self, None)
-            return
-        self._reset_actors()
-        self.global_on = True  # after a death the global house counter takes over
-        self.global_count = 0
-        self.elroy_off = True
-        self.emit(EventKind.RESPAWNED, p.id, None, 0, 0)
-
     def clear_level(self) -> None:
         """All pellets are gone: flash the maze, then start the next level (or end the game)."""
         self.emit(EventKind.LEVEL_CLEARED, None, None, self.level, 0)
-        self._end_fright(False)
+        levels.end_fright(self, False)
         self.fruit = int(Fruit.NONE)
         if self.level_limit and self.level >= self.level_limit:
             outcome.game_over(self, outcome.best(outcome.standing(self)) if self.multi else None)
             return
         self.phase = CLEAR
         self.timer = self.clear_frames
-
-    def _next_level(self) -> None:
-        self.level += 1
-        self.lv = level(self.level)
-        self._start_level()
-        self.emit(EventKind.LEVEL_STARTED, None, None, self.level, 0)
-
-    def _start_level(self) -> None:
-        self.pellets = (1 << self.maze.pellet_count) - 1
-        self.pellets_left = self.maze.pellet_count
-        self.eaten = 0
-        self.house_counts = [0, 0, 0]
-        self.global_on = False
-        self.global_count = 0
-        self.idle = 0
-        self.elroy = 0
-        self.elroy_off = False
-        self.fruit = int(Fruit.NONE)
-        self.fruit_left = 0
-        self._reset_actors()
-
-    def _reset_actors(self) -> None:
-        """Everyone back to the start: ghosts home, Pac-Men on spawns, schedule at scatter 1."""
-        m = self.maze
-        cy = m.house_centre[1]
-        ex, ey = m.house_entry
-        blinky = Ghost(0, ex, ey, LEFT, G_OUT)
-        blinky.tile = (ey >> 3) * 32 + ((ex + 16) >> 3)
-        self.ghosts = [
-            blinky,
-            Ghost(1, m.house_slots[1], cy, 1, G_WAIT),
-            Ghost(2, m.house_slots[2], cy, 3, G_WAIT),
-            Ghost(3, m.house_slots[3], cy, 3, G_WAIT),
-        ]
-        self.mode_t = 0
-        self.mode_idx = 0
-        self.fright_left = 0
-        self.chain = 0
-        if self.fruit:
-            self.emit(EventKind.FRUIT_EXPIRED, None, None, self.fruit, 0)
-        self.fruit = int(Fruit.NONE)
-        self.fruit_left = 0
-        self.phase = READY if self.ready_frames > 0 else PLAYING
-        self.timer = self.ready_frames
-        taken: list[tuple[int, int]] = []
-        for p in self.players_list:
-            if p.state == OUT:
-                continue
-            spot = m.start if not self.multi else next(s for s in m.spawns if s not in taken)
-            taken.append(spot)
-            p.x, p.y = spot
-            p.dir = LEFT
-            p.state = ALIVE
-            p.power = p.protect = p.pause = p.ph = p.timer = 0
-
-    def _end_fright(self, announce: bool) -> None:
-        if not self.fright_left and not any(g.fright for g in self.ghosts):
-            return
-        self.fright_left = 0
-        for g in self.ghosts:
-            g.fright = False
-        if not self.multi:
-            for p in self.players_list:
-                p.power = 0
-        if announce:
-            self.emit(EventKind.FRIGHT_ENDED, None, None, 0, 0)
 
     # Snapshots
 
