@@ -67,6 +67,12 @@ class Directory:
         self._set_remote(remote)
         tokens = await self.bus.hgetall(TOKENS)
         self.tokens = {t: v.decode() for t, v in tokens.items()}
+        # Our seats' tokens missing from the hash (Redis restarted empty): write them again.
+        ours = {s.token: code for code, o in owners.items() for s in o.room.seats.values()}
+        missing = {t: code.encode() for t, code in ours.items() if t not in self.tokens}
+        if missing:
+            await self.bus.hset(TOKENS, missing)
+            self.tokens.update({t: v.decode() for t, v in missing.items()})
 
     async def _drop_dead_processes(self, owners: Mapping[str, Owner]) -> None:
         alive = set(await self.bus.presence_list(keys.PROCESSES))

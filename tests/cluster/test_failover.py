@@ -50,7 +50,7 @@ def timed(client: Client) -> list[float]:
 
 async def two_players(
     owner: ServerProcess, other: ServerProcess, open_client: OpenClient
-) -> tuple[Client, Client, str, dict[str, Any]]:
+) -> tuple[Client, Client, str, dict[str, Any], dict[str, Any]]:
     """Ada creates an arena room on `owner`, Bob joins from `other`; both are playing."""
     ada = await open_client(owner)
     await ada.hello("Ada")
@@ -60,10 +60,10 @@ async def two_players(
     await bob.hello("Bob")
     await bob.expect("rooms", lambda m: any(r["code"] == ja["room"] for r in m["rooms"]))
     await bob.send({"type": "join", "room": ja["room"]})
-    await bob.expect("joined")
+    jb = await bob.expect("joined")
     for c in (ada, bob):
         await c.expect("room_state", lambda m: m["state"] == "playing")
-    return ada, bob, ja["room"], ja
+    return ada, bob, ja["room"], ja, jb
 
 
 async def eat_some(ada: Client, bob: Client, ada_id: int) -> None:
@@ -89,7 +89,7 @@ async def test_kill_9_owner_room_resumes_elsewhere_with_scores(
     procs: list[ServerProcess], open_client: OpenClient, bus: RedisBus
 ) -> None:
     p0, p1, p2 = procs
-    ada, bob, code, ja = await two_players(p0, p1, open_client)
+    ada, bob, code, ja, _ = await two_players(p0, p1, open_client)
     bob_times = timed(bob)
     await eat_some(ada, bob, ja["you"])
     await asyncio.sleep(0.6)  # one snapshot period, so the last snapshot has the score
@@ -131,7 +131,7 @@ async def test_sigterm_hands_rooms_over_without_a_kill(
     procs: list[ServerProcess], open_client: OpenClient
 ) -> None:
     p0, p1, p2 = procs
-    ada, bob, code, ja = await two_players(p0, p1, open_client)
+    ada, bob, code, ja, _ = await two_players(p0, p1, open_client)
     bob_times = timed(bob)
     await eat_some(ada, bob, ja["you"])
     score = bob.scores[ja["you"]][0]
@@ -160,7 +160,7 @@ async def test_redis_restart_mid_game_processes_recover(
 ) -> None:
     with cluster(own_redis.url, tmp_path) as procs:
         p0, p1, p2 = procs
-        ada, bob, _, _ = await two_players(p0, p1, open_client)
+        ada, bob, code, _, jb = await two_players(p0, p1, open_client)
         ada_times = timed(ada)
         bob_times = timed(bob)
         own_redis.stop(kill=True)
@@ -173,6 +173,14 @@ async def test_redis_restart_mid_game_processes_recover(
         await bob.wait_for(lambda: any(t > up_at for t in bob_times), timeout=8)
         await bob.send({"type": "chat", "channel": "room", "text": "still here"})
         await ada.expect("chat", lambda m: m["text"] == "still here", timeout=5)
+        # Redis lost everything (no persistence); the owner wrote the seats' tokens again, so
+        # Bob can move to another process and keep his seat.
+        await bob.close()
+        await asyncio.sleep(2.0)  # every process has re-read the (restarted) token hash
+        bob2 = await open_client(p2)
+        await bob2.hello("Bob", token=jb["token"])
+        back = await bob2.expect("joined", timeout=5)
+        assert (back["room"], back["you"]) == (code, jb["you"])
         # New rooms work across processes again.
         cy = await open_client(p2)
         await cy.hello("Cy")
@@ -188,7 +196,7 @@ async def test_players_of_a_dead_relaying_process_show_as_disconnected(
     procs: list[ServerProcess], open_client: OpenClient
 ) -> None:
     p0, p1, _ = procs
-    ada, _, _, ja = await two_players(p0, p1, open_client)
+    ada, _, _, ja, _ = await two_players(p0, p1, open_client)
     p1.kill()  # Bob's process, not the owner: nothing says goodbye for him
     roster = await ada.expect(
         "roster", lambda m: [p["connected"] for p in m["players"]].count(False) == 1, timeout=10
