@@ -1,0 +1,108 @@
+"""The browser client against `./dev cluster`: kill -9 the room's owner, play goes on."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from server.bus import keys
+from tests.e2e.conftest import ROOT, NewPage, free_port, wait_js
+
+pytestmark = pytest.mark.browser
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture
+def local_cluster(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
+    """`./dev cluster` on free ports: (its URL, first server port, Redis port)."""
+    lb, base, redis_port = free_port(), free_port(), free_port()
+    while not all(_bindable(base + i) for i in range(3)) or {lb, redis_port} & {base + 1, base + 2}:
+        base = free_port()
+    env = {
+        **os.environ,
+        "CLUSTER_PORT": str(lb),
+        "CLUSTER_BASE_PORT": str(base),
+        "CLUSTER_REDIS_PORT": str(redis_port),
+        "PYTHON": sys.executable,
+        "TMPDIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [str(ROOT / "dev"), "cluster"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "running at" in line, line
+        yield f"http://localhost:{lb}/", base, redis_port
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _listener_pid(port: int) -> int:
+    out = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"pid=(\d+)", out)
+    assert match, out
+    return int(match.group(1))
+
+
+def test_kill_9_the_owner_and_both_players_play_on(
+    new_page: NewPage, local_cluster: tuple[str, int, int]
+) -> None:
+    url, base, redis_port = local_cluster
+    ada = new_page(name="Ada", base=url)
+    bob = new_page(name="Bob", base=url)
+    wait_js(ada, "window.pacArena && window.pacArena.connected")
+    wait_js(bob, "window.pacArena && window.pacArena.connected")
+    ada.select_option("#create-mode", "arena")
+    ada.uncheck("#create-private")
+    ada.click("#create")
+    wait_js(ada, "window.pacArena.room !== null")
+    code = ada.evaluate("window.pacArena.room")
+    bob.locator("#room-list li", has_text=code).get_by_role("button", name="Join").click()
+    wait_js(bob, f"window.pacArena.room === {code!r} && window.pacArena.you !== null")
+    seats = {p: p.evaluate("window.pacArena.you") for p in (ada, bob)}
+    for page in (ada, bob):
+        wait_js(page, "window.pacArena.state.roomState === 'playing'", 15)
+    # Find the owner from its lease and kill it without warning.
+    lease = redis.Redis(port=redis_port).get(keys.room_owner(code))
+    assert lease is not None
+    owner = lease.decode().partition(":")[2]  # "<epoch>:local-<i>"
+    pid = _listener_pid(base + int(owner.rsplit("-", 1)[1]))
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    # Whoever was on the dead process reconnects through nginx; both keep their seats and
+    # see the game move again.
+    for page in (ada, bob):
+        wait_js(page, f"window.pacArena.connected && window.pacArena.room === {code!r}", 15)
+        assert page.evaluate("window.pacArena.you") == seats[page]
+        before = page.evaluate("window.pacArena.state.frame")
+        wait_js(page, f"window.pacArena.state.frame > {before}", 10)
+    print(
+        f"\nbrowser failover: both pages playing again {time.monotonic() - killed:.2f} s after kill"
+    )
+    assert ada.errors == [] and bob.errors == []  # type: ignore[attr-defined]
