@@ -95,7 +95,8 @@ class RoomHandle:
             self._member(peer, seat.name, False, seat.token)
             self.local.resume(seat, peer)
             return
-        member = self._member(peer, seat.name, False, seat.token)
+        # A seat found by token alone has no name here yet; the owner's `joined` brings it.
+        member = self._member(peer, seat.name or "player", False, seat.token)
         peer.owes_keyframe = True
         self._intent("resume", member.conn, token=seat.token)
 
