@@ -95,7 +95,8 @@ class RoomHandle:
             self._member(peer, seat.name, False, seat.token)
             self.local.resume(seat, peer)
             return
-        # A seat found by token alone has no name here yet; the owner's `joined` brings it.
+        # A seat found by token alone has no name here; it is used only to join again if the
+        # seat is gone by the time the owner hears of it.
         member = self._member(peer, seat.name or "player", False, seat.token)
         peer.owes_keyframe = True
         self._intent("resume", member.conn, token=seat.token)
