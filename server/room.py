@@ -429,9 +429,6 @@ class Room:
         # The keyframe goes out with the next send tick (at most one send period away).
         peer.owes_keyframe = True
 
-    def _view(self) -> ArenaView:
-        return self.arena.view()
-
     def _roster(self) -> None:
         players = [
             (s.id, s.name, s.peer is not None)
@@ -453,7 +450,7 @@ class Room:
             observer.broadcast(self, data)
 
     def _send_state(self) -> None:
-        frame = self.encoder.next(self._view(), self._events)
+        frame = self.encoder.next_snapshot(self.arena.snapshot(), self._events)
         self._events = []
         self._sends += 1
         everyone_keyframe = frame.delta is None or self._sends % self._keyframe_every == 0
