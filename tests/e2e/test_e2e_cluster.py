@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,49 +14,24 @@ import pytest
 import redis
 
 from server.bus import keys
-from tests.e2e.conftest import ROOT, NewPage, free_port, wait_js
+from tests.cluster.local import LocalCluster
+from tests.e2e.conftest import NewPage, wait_js
 
 pytestmark = pytest.mark.browser
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture
 def local_cluster(tmp_path: Path) -> Iterator[tuple[str, int, int]]:
     """`./dev cluster` on free ports: (its URL, first server port, Redis port)."""
-    lb, base, redis_port = free_port(), free_port(), free_port()
-    while not all(_bindable(base + i) for i in range(3)) or {lb, redis_port} & {base + 1, base + 2}:
-        base = free_port()
-    env = {
-        **os.environ,
-        "CLUSTER_PORT": str(lb),
-        "CLUSTER_BASE_PORT": str(base),
-        "CLUSTER_REDIS_PORT": str(redis_port),
-        "PYTHON": sys.executable,
-        "TMPDIR": str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [str(ROOT / "dev"), "cluster"], env=env, stdout=subprocess.PIPE, text=True
-    )
+    cluster = LocalCluster.start(tmp_path)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+        line = cluster.first_line()
         assert "running at" in line, line
-        yield f"http://localhost:{lb}/", base, redis_port
+        yield cluster.url, cluster.base_port, cluster.redis_port
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            cluster.ctrl_c()
+        cluster.kill()
 
 
 def _listener_pid(port: int) -> int:
