@@ -149,19 +149,33 @@ def _ceiling_stats(port: int) -> dict[str, Any]:
 
 
 def passed(r: dict[str, Any]) -> bool:
-    """The bar of figure 1: p99 lateness under 5 ms, every client >= 99% of its frames.
+    """The bar of figure 1: p99 tick lateness under 5 ms, every client >= 99% of its frames.
 
     Tick lateness as seen from outside (the earliest frame of each tick, see
     `stats.tick_lateness_ms`); its p99 is taken per second and the median second must pass.
     Delivery lateness and the whole window's p99 are reported next to it.
     """
+    own = own_p99(r.get("internal_lateness_ms", {}))
     return bool(
         r["joined"] >= r["players"]
         and r["clients_in_rooms"] >= r["players"]
         and tick_p99(r["lateness_ms"]) < LATENESS_BAR_MS
+        # The target's own gauge over the whole window must agree: an overloaded step can starve
+        # the outside measure of ticks (a handful seen, all early) and look like a pass.
+        and (own is None or own <= LATENESS_BAR_MS)
         and r["clients_below_99"] == 0
         and r["error_total"] == 0
     )
+
+
+def own_p99(internal: dict[str, Any]) -> float | None:
+    """The target's own p99 tick lateness over the window (ms): the server's histogram bound,
+    the ceiling's samples; None when the target did not answer."""
+    if internal.get("p99_le") is not None:
+        return float(internal["p99_le"])
+    if "p99" in internal:
+        return float(internal["p99"])
+    return None
 
 
 def tick_p99(late: dict[str, Any]) -> float:
