@@ -81,6 +81,13 @@ class LocalCluster:
         return self.proc.wait(timeout)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        """Stop it whatever state it is in: SIGTERM first (the script's trap stops its
+        children, which run in sessions of their own), SIGKILL if that does not do."""
+        if self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
