@@ -12,6 +12,16 @@ from tests.server.conftest import StartServer
 from tests.server.wsclient import Client
 
 
+async def stuck_client(port: int) -> Client:
+    """A client with a tiny receive window; the tests stop reading from it after joining."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    return Client(
+        await connect(f"ws://127.0.0.1:{port}/ws", sock=sock, compression=None, max_queue=4)
+    )
+
+
 async def test_a_client_that_stops_reading_is_cut_off_and_others_play_on(
     start_server: StartServer,
 ) -> None:
@@ -24,12 +34,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_play_on(
         message_burst=500,
     )
     # The stuck client: a tiny receive window, and it never reads after joining.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", app.port))
-    stuck = Client(
-        await connect(f"ws://127.0.0.1:{app.port}/ws", sock=sock, compression=None, max_queue=4)
-    )
+    stuck = await stuck_client(app.port)
     await stuck.hello("Stuck")
     await stuck.send({"type": "create", "mode": "arena", "private": True})
     code = (await stuck.expect("joined"))["room"]
@@ -66,12 +71,7 @@ async def test_a_stuck_lobby_client_is_cut_off_too(start_server: StartServer) ->
         messages_per_second=500.0,
         message_burst=500,
     )
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.connect(("127.0.0.1", app.port))
-    stuck = Client(
-        await connect(f"ws://127.0.0.1:{app.port}/ws", sock=sock, compression=None, max_queue=4)
-    )
+    stuck = await stuck_client(app.port)
     await stuck.hello("Stuck")
     await stuck.expect("rooms")
     stuck._reader.cancel()
