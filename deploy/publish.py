@@ -11,33 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from deploy.aws import SetupError
+from server.http import CONTENT_TYPES  # one table: the same types locally and on S3
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 CONFIG_NAME = "config.json"
 
-# Explicit types for what the client ships; the platform's mimetypes table varies between
-# machines and lacks some of these (.webmanifest, .woff2, .mjs).
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".txt": "text/plain; charset=utf-8",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-}
 
 # The entry page and the config file must be fetched fresh (revalidated) on every load, so a
 # new deploy shows at once; the rest may be cached.
