@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
-from server import log
+from server import gamecore, log
 from server.app import run
 from server.config import Config, ConfigError
 
@@ -17,6 +18,11 @@ def main() -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     log.setup(config.log_level, config.log_json)
+    # The compiled core is an optional build (deploy/compile_core.py): say which one runs.
+    level = logging.WARNING if gamecore.kind() == "mixed" else logging.INFO
+    logging.getLogger("server").log(
+        level, f"game core: {gamecore.describe()}", extra={"game_core": gamecore.kind()}
+    )
     try:
         import uvloop  # optional speed-up (the "fast" extra)
     except ImportError:

@@ -22,6 +22,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from server import gamecore
+
 # Tick timing buckets in seconds: fine below one tick (16.7 ms at 60 Hz), where the
 # difference between a healthy and a struggling loop shows, coarse above it.
 TICK_BUCKETS = (
@@ -107,6 +109,11 @@ class AppCollector(Collector):
             ("pacarena_tick_late_max_seconds", "Worst tick lateness seen", g.tick_late_max_s),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
+        core = GaugeMetricFamily(
+            "pacarena_game_core", "The game core build running: compiled or pure", labels=["kind"]
+        )
+        core.add_metric([gamecore.kind()], 1)
+        yield core
         for name, doc, count in (
             ("pacarena_ticks_dropped", "Ticks skipped when far behind", g.ticks_dropped),
             ("pacarena_state_frames_sent", "State frames written", STATS.state_frames_sent),
