@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from server.game.view import Direction, PlayerState
 
@@ -24,6 +24,7 @@ class _Record:
     """Base for actors: turns its slots into plain data and back (for snapshots)."""
 
     __slots__ = ()
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def to_state(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields()}
@@ -33,14 +34,14 @@ class _Record:
             setattr(self, name, state[name])
 
     def _fields(self) -> tuple[str, ...]:
-        slots: tuple[str, ...] = type(self).__slots__
-        return slots
+        # An explicit tuple, not `__slots__`: a compiled (mypyc) class has no `__slots__`.
+        return self.FIELDS
 
 
 class Player(_Record):
     """One Pac-Man: pixel position, directions, lives, score and timers (all frames/sub-ticks)."""
 
-    __slots__ = (
+    FIELDS: ClassVar[tuple[str, ...]] = (
         "dir",
         "extra",
         "id",
@@ -56,6 +57,7 @@ class Player(_Record):
         "x",
         "y",
     )
+    __slots__ = FIELDS
 
     def __init__(self, pid: int, x: int, y: int, lives: int) -> None:
         self.id = pid
@@ -81,7 +83,19 @@ class Player(_Record):
 class Ghost(_Record):
     """One ghost: pixel position, current and planned direction, planned tile, flags."""
 
-    __slots__ = ("dir", "fright", "id", "next", "ph", "reverse", "state", "tile", "x", "y")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "dir",
+        "fright",
+        "id",
+        "next",
+        "ph",
+        "reverse",
+        "state",
+        "tile",
+        "x",
+        "y",
+    )
+    __slots__ = FIELDS
 
     def __init__(self, gid: int, x: int, y: int, direction: int, state: int) -> None:
         self.id = gid
