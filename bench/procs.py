@@ -167,14 +167,15 @@ def fetch_json(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
         return data
 
 
-def tick_buckets(port: int) -> dict[float, float]:
-    """The server's tick-lateness histogram from its /metrics: upper bound (s) -> count."""
+def tick_buckets(port: int, metric: str = "pacarena_tick_lateness_seconds") -> dict[float, float]:
+    """A histogram of the server's /metrics (tick lateness unless told): upper bound (s) ->
+    count."""
     url = f"http://127.0.0.1:{port}/metrics"
     with urllib.request.urlopen(url, timeout=15) as response:
         text = response.read().decode()
     buckets: dict[float, float] = {}
     for line in text.splitlines():
-        if line.startswith("pacarena_tick_lateness_seconds_bucket{"):
+        if line.startswith(metric + "_bucket{"):
             bound = line.split('le="', 1)[1].split('"', 1)[0]
             buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
     return buckets
