@@ -87,9 +87,14 @@ def run(args: argparse.Namespace) -> int:
     uvloop = not args.no_uvloop and _has_uvloop()
     logs = Path(tempfile.gettempdir()) / "pac-arena-bench"  # server logs, kept out of the repo
     logs.mkdir(exist_ok=True)
+    compiled = args.core == "compiled" and procs.can_compile()
+    if args.core == "compiled" and not compiled:
+        runner.say("mypyc is not importable: the server runs the pure-Python core")
     server_dir, commit = procs.ROOT, "work tree"
     if args.tree == "head":
-        server_dir, commit = procs.snapshot("HEAD")
+        server_dir, commit = procs.snapshot("HEAD", compiled)
+    elif compiled:  # in a copy: a .so beside the work tree's sources would shadow their edits
+        server_dir = procs.work_copy()
     machine = runner.Machine(
         server_cpu, bot_cpu, uvloop, logs, args.nice, server_dir, args.realtime
     )
@@ -100,11 +105,12 @@ def run(args: argparse.Namespace) -> int:
         "started": stamp,
         "machine": runner.environment(machine),
         "server": commit,
+        "game_core": procs.core_of(server_dir),
     }
     try:
         _measure(results, wanted, preset, machine, args.targets)
     finally:
-        if args.tree == "head":
+        if server_dir != procs.ROOT:
             shutil.rmtree(server_dir, ignore_errors=True)
     rows = report.figures(results)
     results["table"] = [list(r) for r in rows]
@@ -146,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(
             "--tree", choices=("head", "work"), default="head",
             help="server code to measure: a snapshot of the last commit, or the work tree",
+        )  # fmt: skip
+        p.add_argument(
+            "--core", choices=("compiled", "pure"), default="compiled",
+            help="game core of the measured server: built with mypyc in its copy, or as is",
         )  # fmt: skip
     c = sub.add_parser("ceiling", help="serve the ceiling")
     c.add_argument("--host", default="127.0.0.1")

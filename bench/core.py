@@ -1,11 +1,17 @@
 """Game core speed: frames per second of one 8-player arena with 4 ghosts on one core.
 
     .venv/bin/python -m bench.core [--frames N] [--players N] [--repeats N] [--view]
+                                   [--compiled | --both]
 
-Prints the figures and writes bench/results/core.json. The loop is what a room does each
-frame: apply intents, `step()`, `drain_events()`, and at the 20 Hz send rate take the picture
-the frame encoder packs: `snapshot()` (or, with --view, the older `view()`). Intents come from
-a seeded log made before the clock starts (a bot turns every ~8 frames).
+Prints the figures and writes bench/results/core.json. It times whichever `server` is
+importable (from the work tree: the pure-Python core); --compiled builds a mypyc-compiled copy
+of the work tree's `server/` in a temp folder and times that in a child process, --both times
+the two in one run. Every result names the core it ran ("core": "pure" or "compiled").
+
+The loop is what a room does each frame: apply intents, `step()`, `drain_events()`, and at the
+20 Hz send rate take the picture the frame encoder packs: `snapshot()` (or, with --view, the
+older `view()`). Intents come from a seeded log made before the clock starts (a bot turns
+every ~8 frames).
 
 A second figure is the cost of one send tick's frame for the room: build the picture and
 encode it (delta, plus the keyframe a joining or lagging client needs), both ways, in the
@@ -16,16 +22,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import server.game.arena
 from server import frames
 from server.game import Arena, Direction, Mode
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
 TARGET_FPS = 20_000
 
 
@@ -119,6 +131,11 @@ def send_tick_us(players: int, seed: int, ticks: int = 2000) -> dict[str, float]
     return {key: round(value, 1) for key, value in best.items()}
 
 
+def core_kind() -> str:
+    """Which core is imported: "compiled" (mypyc, an extension module) or "pure" (source)."""
+    return "pure" if str(server.game.arena.__file__).endswith(".py") else "compiled"
+
+
 def measure(
     frames: int = 6000, players: int = 8, seed: int = 1, repeats: int = 3, use_view: bool = False
 ) -> dict[str, Any]:
@@ -129,6 +146,7 @@ def measure(
     picture = "view()" if use_view else "snapshot()"
     return {
         "what": f"{players}-player arena, 4 ghosts, step + drain_events, {picture} at 20 Hz",
+        "core": core_kind(),
         "picture": picture,
         "frames_per_s": round(fps),
         "runs_frames_per_s": [round(r["frames_per_s"]) for r in runs],
@@ -146,31 +164,79 @@ def measure(
     }
 
 
+def measure_in(root: Path, options: list[str]) -> dict[str, Any]:
+    """Run this benchmark in a child process started from `root`, timing the core found there.
+
+    The child's first import path is `root`, so its `server` comes from there; `bench` itself
+    still comes from this checkout.
+    """
+    out = root / "core.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "bench.core", *options, "--out", str(out)]
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.core in {root} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def _say(result: dict[str, Any]) -> None:
+    print(
+        f"game core ({result['core']}): {result['frames_per_s']:,} frames/s ({result['what']}); "
+        f"target {TARGET_FPS:,}: {'met' if result['meets_target'] else 'NOT met'}; "
+        f"~{result['arenas_per_core_at_60hz']} arenas per core at 60 Hz"
+    )
+    print(f"  runs (CPU time): {result['runs_frames_per_s']}")
+    print(f"  runs (wall clock): {result['runs_wall_frames_per_s']}")
+    tick = result["send_tick_build_encode_us"]
+    print(
+        f"  one send tick's frame (build + delta + keyframe): view()+next() "
+        f"{tick['view_next_us']} us, snapshot()+next_snapshot() "
+        f"{tick['snapshot_next_snapshot_us']} us"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--players", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--view", action="store_true", help="time view() instead of snapshot()")
+    builds = parser.add_mutually_exclusive_group()
+    builds.add_argument(
+        "--compiled", action="store_true",
+        help="time a mypyc-compiled copy of the work tree's server/ (built in a temp folder)",
+    )  # fmt: skip
+    builds.add_argument(
+        "--both", action="store_true", help="time the importable core and a compiled copy"
+    )
     parser.add_argument("--out", default=str(RESULTS / "core.json"))
     args = parser.parse_args(argv)
-    result = measure(args.frames, args.players, repeats=args.repeats, use_view=args.view)
+    options = ["--frames", str(args.frames), "--players", str(args.players)]
+    options += ["--repeats", str(args.repeats)] + (["--view"] if args.view else [])
+    results: dict[str, dict[str, Any]] = {}
+    if not args.compiled:
+        result = measure(args.frames, args.players, repeats=args.repeats, use_view=args.view)
+        results[result["core"]] = result
+    if args.compiled or args.both:
+        from bench.procs import work_copy  # only here: it brings the process tools along
+
+        folder = work_copy(compiled=True)
+        try:
+            results["compiled"] = measure_in(folder, options)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    for result in results.values():
+        _say(result)
+    output: dict[str, Any] = next(iter(results.values()))
+    if len(results) > 1:
+        pure, compiled = results["pure"]["frames_per_s"], results["compiled"]["frames_per_s"]
+        output = {**results, "compiled_speedup": round(compiled / pure, 2)}
+        print(f"compiled / pure: {output['compiled_speedup']}x")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"game core: {result['frames_per_s']:,} frames/s ({result['what']}); "
-        f"target {TARGET_FPS:,}: {'met' if result['meets_target'] else 'NOT met'}; "
-        f"~{result['arenas_per_core_at_60hz']} arenas per core at 60 Hz"
-    )
-    print(f"runs (CPU time): {result['runs_frames_per_s']}")
-    print(f"runs (wall clock): {result['runs_wall_frames_per_s']}")
-    tick = result["send_tick_build_encode_us"]
-    print(
-        f"one send tick's frame (build + delta + keyframe): view()+next() "
-        f"{tick['view_next_us']} us, snapshot()+next_snapshot() "
-        f"{tick['snapshot_next_snapshot_us']} us  -> {out}"
-    )
+    out.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"-> {out}")
     return 0
 
 

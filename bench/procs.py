@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 
 from bench.fleet import FleetOptions
+from deploy.compile_core import compile_core, module_files, not_compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 REALTIME_PRIORITY = 10  # low among real-time priorities: kernel threads still come first
@@ -70,8 +73,16 @@ def server_env(port: int, extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
-def snapshot(ref: str = "HEAD") -> tuple[Path, str]:
-    """Export `server/` at `ref` to a fresh folder: the work tree may hold someone's half edit."""
+def can_compile() -> bool:
+    """mypyc is importable here (it comes with mypy, in the dev extra)."""
+    return importlib.util.find_spec("mypyc") is not None
+
+
+def snapshot(ref: str = "HEAD", compiled: bool = False) -> tuple[Path, str]:
+    """Export `server/` at `ref` to a fresh folder: the work tree may hold someone's half edit.
+
+    With `compiled`, the game core in the copy is built with mypyc (deploy/compile_core.py).
+    """
     commit = subprocess.run(
         ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -80,7 +91,31 @@ def snapshot(ref: str = "HEAD") -> tuple[Path, str]:
         ["git", "archive", ref, "server"], cwd=ROOT, capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    if compiled:
+        compile_core(folder)
     return folder, commit
+
+
+def work_copy(compiled: bool = True) -> Path:
+    """The work tree's `server/` in a fresh folder, its core compiled there, never in place.
+
+    A `.so` built beside the work tree's sources would shadow every later edit of them.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="pac-arena-work-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.so")
+    shutil.copytree(ROOT / "server", folder / "server", ignore=ignore)
+    if compiled:
+        compile_core(folder)
+    return folder
+
+
+def core_of(folder: Path) -> str:
+    """Which game core `python -m server` run from `folder` imports: compiled, pure or mixed."""
+    files = module_files(folder)
+    source = not_compiled(files)
+    if not source:
+        return "compiled"
+    return "pure" if len(source) == len(files) else "mixed"
 
 
 def prioritise(pid: int, cpu: int | None, nice: int, realtime: bool = False) -> None:

@@ -173,3 +173,12 @@ def test_a_server_run_from_the_copy_reports_the_compiled_core(
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     core = [line for line in lines if line.get("msg", "").startswith("game core")]
     assert [(c["msg"], c["game_core"]) for c in core] == [("game core: compiled", "compiled")]
+
+
+def test_bench_core_names_the_core_it_timed(compiled: Path) -> None:
+    from bench import core
+
+    assert core.core_kind() == "pure"  # this process imports the work tree's sources
+    result = core.measure_in(compiled, ["--frames", "300", "--repeats", "1"])
+    assert result["core"] == "compiled" and result["frames"] == 300
+    assert result["events_per_run"] > 20 and result["frames_per_s"] > 1000
