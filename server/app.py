@@ -23,6 +23,7 @@ from server.rooms import Registry
 from server.scheduler import Clock, Scheduler
 from server.session import Session
 from server.shared import Shared
+from server.transport import GameConnection
 
 log = logging.getLogger("server.app")
 
@@ -70,6 +71,7 @@ class App:
             self.config.host,
             self.config.port,
             process_request=self._process_request,
+            create_connection=GameConnection,
             # Game frames are tiny and shared by every client: no per-connection compression.
             compression=None,
             # Limits: a little headroom so an oversized message still gets a clear error.

@@ -120,9 +120,9 @@ class RoomHandle:
             return self.local.start(peer)
         self._remote("start", peer)
 
-    def input(self, peer: Peer, direction: Direction) -> None:
+    def input(self, peer: Peer, direction: Direction, arrived: float) -> None:
         if self.local is not None:
-            return self.local.input(peer, direction)
+            return self.local.input(peer, direction, arrived)
         self._remote("input", peer, d=int(direction))
 
     def chat(self, peer: Peer, raw: str, now_monotonic: float) -> None:

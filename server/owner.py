@@ -217,7 +217,7 @@ class Owner(RoomObserver):
                 del self.stubs[address]
                 (room.leave if op == "leave" else room.disconnect)(stub)
             elif op == "input":
-                room.input(stub, Direction(int(msg["d"])))
+                room.input(stub, Direction(int(msg["d"])), time.monotonic())
             elif op == "chat":
                 room.chat(stub, str(msg["text"]), time.monotonic())
             elif op == "start":

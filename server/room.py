@@ -118,6 +118,8 @@ class Room:
         self._sends = 0
         self._send_due = False
         self._events: list[Event] = []
+        self._intents_arrived: list[float] = []  # since the last step
+        self._intents_stepped: list[float] = []  # applied, not yet in a sent frame
         self.closed = False
         self.observers: list[RoomObserver] = []
         self.game_id = ""
@@ -139,7 +141,15 @@ class Room:
 
     def local_peers(self) -> list[Peer]:
         """Peers connected to this process (relayed ones get broadcasts through the observers)."""
-        return [p for p in self.peers() if not isinstance(p, RemotePeer)]
+        # Called for every state frame: one pass, no intermediate lists.
+        local = [
+            s.peer
+            for s in self.seats.values()
+            if s.peer is not None and not isinstance(s.peer, RemotePeer)
+        ]
+        if self.spectators:
+            local += [p for p in self.spectators if not isinstance(p, RemotePeer)]
+        return local
 
     def seat_of(self, peer: Peer) -> Seat | None:
         for seat in self.seats.values():
@@ -252,13 +262,18 @@ class Room:
         if self.state == WAITING:
             self._begin_countdown()
 
-    def input(self, peer: Peer, direction: Direction) -> None:
+    def input(self, peer: Peer, direction: Direction, arrived: float) -> None:
+        """A wanted direction; `arrived` (`time.monotonic()`) times it to the frame showing it."""
         seat = self.seat_of(peer)
         if seat is None:
             raise protocol.ProtocolError("spectator", "spectators cannot move", "input")
         # The core keeps only the latest wanted direction and applies it at the next step.
-        with contextlib.suppress(GameError):
+        try:
             self.arena.set_direction(seat.id, direction)
+        except GameError:
+            return
+        if self.state == PLAYING:
+            self._intents_arrived.append(arrived)
 
     def chat(self, peer: Peer, raw: str, now_monotonic: float) -> None:
         seat = self.seat_of(peer)
@@ -290,6 +305,9 @@ class Room:
         self.now = now
         if self.state == PLAYING:
             self.arena.step()
+            if self._intents_arrived:  # applied by this step: the next frame shows them
+                self._intents_stepped += self._intents_arrived
+                self._intents_arrived = []
             self._drain()
             if self.arena.over:
                 self._game_over()
@@ -457,5 +475,8 @@ class Room:
         if everyone_keyframe:
             self.encoder.synced()
         fan_out(frame, self.local_peers(), everyone_keyframe)
+        if self._intents_stepped:
+            STATS.observe_intents(self._intents_stepped)
+            self._intents_stepped = []
         for observer in self.observers:
             observer.frame(self, frame, everyone_keyframe)

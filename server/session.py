@@ -22,6 +22,7 @@ from server.config import Config
 from server.metrics import STATS
 from server.names import InvalidName, clean_name
 from server.rooms import RoomDirectory, RoomLike
+from server.transport import GameConnection
 
 log = logging.getLogger("server.session")
 
@@ -124,32 +125,41 @@ class Session:
         self.conn.send_text(protocol.error(code, message, ref))
 
     async def run(self) -> None:
+        fast = self.ws if isinstance(self.ws, GameConnection) else None
+        if fast is not None:
+            fast.binary_handler = self.receive  # intents skip the reader task (see transport)
         try:
             async for data in self.ws:
-                if self.conn.closing:
-                    # Discard rather than stop reading: the library reads the peer's close
-                    # reply only once the queued messages are consumed (else close_timeout).
-                    continue
-                STATS.messages_received += 1
-                if not self._allow():
-                    continue
-                try:
-                    self._handle(data)
-                except protocol.ProtocolError as exc:
-                    self.error(exc.code, exc.message, exc.ref)
-                except Exception:
-                    log.exception("message handling failed", extra={"session": self.id})
-                    self.error("internal", "the server could not handle that message")
+                self.receive(data)
         except ConnectionClosed:
             pass
         finally:
+            if fast is not None:
+                fast.binary_handler = None
             self._gone()
         # Returning closes with 1000; let a close we started (with its own code) finish first.
         if self.conn.close_task is not None:
             await asyncio.wait([self.conn.close_task])
 
-    def _allow(self) -> bool:
+    def receive(self, data: str | bytes) -> None:
+        """Handle one client message; never raises."""
+        if self.conn.closing:
+            # Discard rather than stop reading: the library reads the peer's close
+            # reply only once the queued messages are consumed (else close_timeout).
+            return
+        STATS.messages_received += 1
         now = time.monotonic()
+        if not self._allow(now):
+            return
+        try:
+            self._handle(data, now)
+        except protocol.ProtocolError as exc:
+            self.error(exc.code, exc.message, exc.ref)
+        except Exception:
+            log.exception("message handling failed", extra={"session": self.id})
+            self.error("internal", "the server could not handle that message")
+
+    def _allow(self, now: float) -> bool:
         if self.bucket.take(now):
             return True
         if now - self._rejected_since > FLOOD_WINDOW_S:
@@ -166,7 +176,7 @@ class Session:
             self.error("rate_limited", "too many messages; slow down")
         return False
 
-    def _handle(self, data: str | bytes) -> None:
+    def _handle(self, data: str | bytes, now: float) -> None:
         if isinstance(data, bytes):
             if len(data) > self.config.max_message_bytes:
                 return self._too_large()
@@ -180,13 +190,13 @@ class Session:
                 raise protocol.ProtocolError("not_ready", "send 'hello' first", _ref(msg))
             return self._hello(msg)
         if isinstance(msg, protocol.Input):
-            return self._room("input").input(self.conn, msg.direction)
+            return self._room("input").input(self.conn, msg.direction, now)
         if isinstance(msg, protocol.Ping):
             return self.conn.send_text(protocol.pong(msg.t))
         if isinstance(msg, protocol.Chat):
             if msg.channel == "lobby":
                 return self.registry.lobby_chat(self.conn, self.name, msg.text)
-            return self._room("chat").chat(self.conn, msg.text, time.monotonic())
+            return self._room("chat").chat(self.conn, msg.text, now)
         if isinstance(msg, protocol.KeyframeRequest):
             return self._room("keyframe").request_keyframe(self.conn)
         if isinstance(msg, protocol.Start):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from server import protocol
 from server.chat import ChatLimiter, MemoryChatHistory
 from server.config import Config
 from server.game.view import Direction, Mode
+from server.metrics import STATS
 from server.rooms import Registry
 from server.scheduler import Scheduler
 
@@ -134,14 +136,40 @@ def test_intents_apply_at_the_next_frame_and_flooding_buys_nothing(world: World)
     room.join(a, "Ada", spectate=False)
     world.run(3.0 + 1.5)  # countdown, then the READY pause
     for _ in range(100):
-        room.input(a, Direction.LEFT)
-        room.input(a, Direction.RIGHT)
-    room.input(a, Direction.LEFT)  # only the last wanted direction counts
+        room.input(a, Direction.LEFT, 0.0)
+        room.input(a, Direction.RIGHT, 0.0)
+    room.input(a, Direction.LEFT, 0.0)  # only the last wanted direction counts
     world.run(0.5)
     xs = [f.players[0].x for f in a.states[-10:]]
     assert xs == sorted(xs, reverse=True) and xs[0] > xs[-1]
     speed = (xs[0] - xs[-1]) / (9 / 20)
     assert speed < 90  # arcade speed is ~75 px/s: a hundred intents did not make it faster
+
+
+def test_an_intent_is_timed_until_the_first_frame_after_the_step_that_applied_it(
+    world: World,
+) -> None:
+    room = world.registry.create(Mode.CLASSIC, private=False)
+    a = RecordingPeer()
+    room.join(a, "Ada", spectate=False)
+    room.input(a, Direction.LEFT, time.monotonic())  # before play: nothing to time
+    world.run(3.0 + 1.5)  # countdown, then the READY pause
+    timed = STATS.intent_to_frame.counts.copy()
+    room.input(a, Direction.UP, time.monotonic() - 0.004)
+    room.input(a, Direction.LEFT, time.monotonic() - 0.004)
+    assert STATS.intent_to_frame.counts == timed  # not sent yet
+    frames_before = len(a.states)
+    world.run(1 / 60)
+    if len(a.states) == frames_before:  # that frame was not a send tick: not yet timed
+        assert STATS.intent_to_frame.counts == timed
+        world.run(3 / 60)
+    assert len(a.states) > frames_before
+    added = [n - m for n, m in zip(STATS.intent_to_frame.counts, timed, strict=True)]
+    assert sum(added) == 2
+    first = next(i for i, n in enumerate(added) if n)
+    assert STATS.intent_to_frame.bounds[first] >= 0.004  # measured from the arrival given
+    world.run(1.0)
+    assert sum(STATS.intent_to_frame.counts) - sum(timed) == 2  # each intent timed once
 
 
 def test_game_over_then_waiting_again(world: World) -> None:

@@ -7,7 +7,9 @@ import asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from server import protocol
 from server.app import App
+from server.game.view import Direction
 from tests.server.conftest import OpenClient, StartServer
 from tests.server.wsclient import Client
 
@@ -143,3 +145,16 @@ async def test_per_ip_cap_uses_x_forwarded_for_behind_a_proxy(start_server: Star
     assert await close_code(c) == 1008
     for x in (a, b, c):
         await x.close()
+
+
+async def test_messages_arriving_together_are_handled_in_order(client: OpenClient) -> None:
+    # Binary intents skip the reader task when nothing is queued before them; here hello and
+    # create are still queued when the intent arrives (one TCP write), so it must wait its turn.
+    c = await client()
+    c.ws.protocol.send_text(b'{"type": "hello", "v": 1, "name": "Ada"}')
+    c.ws.protocol.send_text(b'{"type": "create", "mode": "classic"}')
+    c.ws.protocol.send_binary(protocol.encode_intent(Direction.UP))
+    c.ws.transport.write(b"".join(c.ws.protocol.data_to_send()))
+    await c.expect("joined")
+    await c.wait_for(lambda: len(c.frames) >= 3, 5)
+    assert [m for m in c.messages if m["type"] == "error"] == []

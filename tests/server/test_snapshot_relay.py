@@ -21,7 +21,7 @@ def test_snapshot_restores_the_game_seats_and_chat_exactly() -> None:
     seat_b = room.join(b, "Bob", spectate=False)
     assert seat_a is not None and seat_b is not None
     room.chat(a, "hello", 0.0)
-    room.input(a, Direction.LEFT)
+    room.input(a, Direction.LEFT, 0.0)
     world.run(2.0)
     raw = snapshot.dump(room, epoch=7)
 
