@@ -14,7 +14,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from server.analytics.events import Event, EventLog, Kind, from_game
+from server.analytics.events import Event, EventLog, Kind, any_notable, from_game
 from server.bus import BusUnavailable
 from server.game.view import ArenaView
 from server.game.view import Event as GameEvent
@@ -53,6 +53,8 @@ class Recorder(RoomObserver):
         self._event(Kind.GAME_START, room, value=len(room.seats))
 
     def game_events(self, room: Room, events: list[GameEvent]) -> None:
+        if not any_notable(events):  # nearly every step: pellets only
+            return
         names = {s.id: s.name for s in room.seats.values()}
         notable = from_game(events, room.code, names, time.time())
         if notable:

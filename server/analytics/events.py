@@ -76,6 +76,11 @@ _GAME_KINDS = {
 }
 
 
+def any_notable(events: Iterable[GameEvent]) -> bool:
+    """Whether `from_game` would keep any of these events."""
+    return any(event.kind in _GAME_KINDS for event in events)
+
+
 def from_game(
     events: Iterable[GameEvent], room: str, names: Mapping[int, str], ts: float
 ) -> list[Event]:
