@@ -16,6 +16,7 @@ from bench.fleet import FleetOptions
 
 LATENESS_BAR_MS = 5.0
 FRAME_BAR = 0.99
+INTENT_METRIC = "pacarena_intent_to_frame_seconds"  # figure 3, server side
 CORE_BUDGET = 0.6  # share of a core a tick loop can use before its lateness explodes
 
 
@@ -101,15 +102,20 @@ def measure_players(
         if target == "ceiling":  # this read also resets the ceiling's lateness record
             connections = _ceiling_stats(port).get("connections", 0)
         buckets = _server_buckets(metrics_port)
+        intents = _server_buckets(metrics_port, INTENT_METRIC)
         cpu0 = procs.cpu_times(proc)
         time.sleep(p.window_s)
         cpu = procs.cpu_times(proc) - cpu0
         rss = proc.memory_info().rss
         internal: dict[str, Any] = {}
+        intent_ms: dict[str, Any] = {}
         if metrics_port:  # the server's own tick-lateness histogram over the window
             after = _server_buckets(metrics_port)
             if buckets and after:
                 internal = procs.histogram_p99_ms(buckets, after)
+            intents_after = _server_buckets(metrics_port, INTENT_METRIC)
+            if intents and intents_after:  # figure 3, timed inside the server
+                intent_ms = procs.histogram_p99_ms(intents, intents_after)
         if target == "ceiling":
             internal = _ceiling_stats(port)
             internal["connections"] = connections  # as the window began; bots are leaving now
@@ -120,6 +126,7 @@ def measure_players(
         server_cpu_pct=round(100 * cpu / p.window_s, 1),
         server_rss_mb=round(rss / 2**20, 1),
         internal_lateness_ms=internal,
+        server_intent_ms=intent_ms,
     )
     # CPU per player is far steadier than p99 lateness on a shared machine; with the field
     # notes' observation that lateness explodes past ~60% of a core, it projects a capacity.
@@ -130,12 +137,15 @@ def measure_players(
     return result
 
 
-def _server_buckets(metrics_port: int) -> dict[float, float]:
-    """The server's tick-lateness buckets, or {} (no metrics endpoint, or no answer in time)."""
+def _server_buckets(
+    metrics_port: int, metric: str = "pacarena_tick_lateness_seconds"
+) -> dict[float, float]:
+    """One histogram of the server's (tick lateness unless told), or {} (no metrics endpoint,
+    or no answer in time)."""
     if not metrics_port:
         return {}
     try:
-        return procs.tick_buckets(metrics_port)
+        return procs.tick_buckets(metrics_port, metric)
     except OSError:
         return {}
 
