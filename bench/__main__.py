@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import procs, report, runner
+from bench import cluster, procs, report, runner
 from bench.fleet import FleetOptions
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,6 +70,8 @@ def _measure(
     if 5 in wanted:
         runner.say("[fig 5] idle memory")
         results["idle_memory"] = {t: _safe(runner.idle_memory, t, preset, machine) for t in targets}
+    if 6 in wanted:
+        results["cluster"] = cluster.figure(preset, machine)
     if 7 in wanted:
         runner.say("[fig 7] game core")
         results["core"] = runner.core_fps(preset, machine)

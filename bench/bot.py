@@ -34,9 +34,12 @@ CHAT_LINES = ("gg", "nice", "watch out", "lol", "so close", "who ate my dot", "a
 class Bot(asyncio.Protocol):
     """One connection; counts everything it receives while the fleet is measuring."""
 
-    def __init__(self, fleet: Fleet, index: int) -> None:
+    def __init__(self, fleet: Fleet, index: int, port: int | None = None) -> None:
         self.fleet = fleet
         self.index = index
+        self.port = fleet.port if port is None else port
+        self.party = -1  # with `FleetOptions.parties`: the party's number (set by the fleet)
+        self.leads_party = False
         self.rng = random.Random(fleet.seed * 100_003 + index)
         self.transport: asyncio.Transport | None = None
         self.buf = b""
@@ -81,7 +84,7 @@ class Bot(asyncio.Protocol):
         self.t_connect = time.perf_counter()
         key = self.rng.randbytes(16)
         f = self.fleet
-        self.transport.write(wire.handshake_request(f.host, f.port, f.path, key, f.origin))
+        self.transport.write(wire.handshake_request(f.host, self.port, f.path, key, f.origin))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -170,7 +173,7 @@ class Bot(asyncio.Protocol):
             self.welcomed = True
             self.fleet.note_rates(message)
             if self.fleet.behaviour != "idle":
-                self.send_json({"type": "quick_play", "mode": "arena"})
+                self.find_room()
         elif kind == "joined":
             self.on_joined(message)
         elif kind == "roster":
@@ -184,9 +187,27 @@ class Bot(asyncio.Protocol):
         elif kind == "left":
             self.joined = False
             self.send_json({"type": "quick_play", "mode": "arena"})
+        elif kind == "error" and self.party >= 0 and message.get("code") == "room_not_found":
+            # The party's room was made on another process and its announcement is still on
+            # the way (milliseconds): ask again shortly.
+            self.fleet.join_retries += 1
+            self.fleet.loop.call_later(0.1, self.find_room)
         elif kind == "error" and message.get("ref") != "start":
             # racing start requests are expected; anything else is counted
             self.fleet.count_error(f"error_{message.get('code')}")
+
+    def find_room(self) -> None:
+        """Quick play; in a party, the leader creates the room and the others join it by code."""
+        if self.closed or self.fleet.stopping:
+            return
+        if self.party < 0:
+            self.send_json({"type": "quick_play", "mode": "arena"})
+        elif self.leads_party:
+            self.send_json({"type": "create", "mode": "arena"})
+        elif self.party in self.fleet.party_rooms:
+            self.send_json({"type": "join", "room": self.fleet.party_rooms[self.party]})
+        else:  # the leader's room is not made yet
+            self.fleet.loop.call_later(0.05, self.find_room)
 
     def on_joined(self, message: dict[str, Any]) -> None:
         now = time.perf_counter()
@@ -206,6 +227,8 @@ class Bot(asyncio.Protocol):
         self.s_t.append(now)
         self.next_probe = now + self.rng.uniform(1.0, 4.0)
         self.next_chat = now + self.rng.uniform(5.0, 2 * self.fleet.chat_every_s)
+        if self.leads_party and self.you is not None:
+            self.fleet.party_rooms[self.party] = self.room
         if self.room_state == "waiting":
             self.fleet.loop.call_later(self.fleet.start_after_s, self.ask_start)
 

@@ -27,6 +27,9 @@ class FleetOptions:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # With several ports, connection i goes to ports[i % len(ports)], as a round-robin load
+    # balancer in front of several server processes would deal them; empty means `port` alone.
+    ports: tuple[int, ...] = ()
     path: str = "/ws"
     origin: str = ""
     count: int = 8
@@ -38,6 +41,11 @@ class FleetOptions:
     chat_every_s: float = 30.0
     start_after_s: float = 2.0
     room_size: int = 8
+    # False: every bot quick-plays. True: bots come in parties of `room_size` consecutive
+    # connections, as friends sharing a room's link: one creates the room, the others join it by
+    # code. The leader's place moves along from party to party, so with several ports the rooms'
+    # owners are spread over the processes.
+    parties: bool = False
     seed: int = 1
     cpu: int | None = None
     progress: bool = True
@@ -50,6 +58,7 @@ class Fleet:
         self.options = options
         self.loop = loop
         self.host, self.port, self.path = options.host, options.port, options.path
+        self.ports = tuple(options.ports) or (options.port,)  # JSON hands the tuple over as a list
         self.origin = options.origin
         self.behaviour = options.behaviour
         self.chat_every_s = options.chat_every_s
@@ -62,6 +71,8 @@ class Fleet:
         self.errors: Counter[str] = Counter()
         self.join_times: list[float] = []
         self.latencies: list[float] = []
+        self.party_rooms: dict[int, str] = {}  # party -> the code of the room its leader made
+        self.join_retries = 0
         self.measuring = False
         self.stopping = False
         self._mazes: dict[tuple[str, ...], wire.Maze] = {}
@@ -95,14 +106,23 @@ class Fleet:
         if pending:
             await asyncio.gather(*pending)
 
+    def port_for(self, index: int) -> int:
+        """The port connection `index` goes to: the ports in turn."""
+        return self.ports[index % len(self.ports)]
+
     async def _connect(self, index: int) -> None:
+        port = self.port_for(index)
         try:
-            await self.loop.create_connection(lambda: self._new_bot(index), self.host, self.port)
+            await self.loop.create_connection(lambda: self._new_bot(index, port), self.host, port)
         except OSError as exc:
             self.count_error(f"connect_{type(exc).__name__}")
 
-    def _new_bot(self, index: int) -> Bot:
-        bot = Bot(self, index + self.options.seed * 1_000_000)
+    def _new_bot(self, index: int, port: int) -> Bot:
+        bot = Bot(self, index + self.options.seed * 1_000_000, port)
+        if self.options.parties:
+            bot.party, offset = divmod(index, self.room_size)
+            size = min(self.room_size, self.options.count - bot.party * self.room_size)
+            bot.leads_party = offset == bot.party % size  # the last party may be short
         self.bots.append(bot)
         return bot
 
@@ -125,6 +145,11 @@ class Fleet:
         frames = sum(b.w_frames for b in self.bots)
         n = max(1, len(self.bots))
         snap = self.snapshot()
+        joined_by_port = Counter(str(b.port) for b in self.bots if b.joined)
+        ports_by_room: dict[str, set[int]] = {}
+        for b in self.bots:
+            if b.joined and b.room:
+                ports_by_room.setdefault(b.room, set()).add(b.port)
         return {
             "count": o.count,
             "behaviour": o.behaviour,
@@ -136,6 +161,12 @@ class Fleet:
             "tick_hz": self.tick_hz,
             "send_hz": self.send_hz,
             "clients_in_rooms": len(in_room),
+            "joined_by_port": dict(sorted(joined_by_port.items())),
+            "seated": sum(1 for b in self.bots if b.joined and b.you is not None),
+            "join_retries": self.join_retries,
+            "rooms": len(ports_by_room),
+            # rooms whose players came in through more than one port (relayed, in a cluster)
+            "rooms_across_ports": sum(1 for ports in ports_by_room.values() if len(ports) > 1),
             "frame_ratio": percentiles(ratios, (0, 1, 50)),
             "clients_below_99": sum(1 for r in ratios if r < 0.99),
             "clock_ratio": percentiles(rate_ratios, (0, 1, 50)),

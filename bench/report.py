@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-Row = tuple[str, str, str, str, str]
+from bench import cluster
+
+Row = cluster.Row
 
 
 def _met(ok: bool | None) -> str:
@@ -107,6 +109,7 @@ def figures(results: dict[str, Any]) -> list[Row]:
                     _met(s["kb_per_client"] <= 30),
                 )
             )
+    rows += cluster.rows(results)
     core = results.get("core")
     if core:
         if "error" in core:
@@ -136,6 +139,12 @@ def table(rows: list[Row]) -> str:
 
 
 def steps_table(results: dict[str, Any]) -> str:
+    """Every step of figures 1 and 6."""
+    tables = [_fig1_steps(results), cluster.steps_table(results)]
+    return "\n\n".join(t for t in tables if t)
+
+
+def _fig1_steps(results: dict[str, Any]) -> str:
     """Every step of figure 1, server and ceiling side by side."""
     fig1 = results.get("players_per_core")
     if not fig1:
