@@ -152,9 +152,10 @@ def test_image_metadata(image: dict[str, str]) -> None:
         "sh",
         IMAGE,
         "-c",
-        "ls /wheels /app/tests /app/.git 2>&1; ls /opt/venv/bin; ls /app",
+        "ls /wheels /app/tests /app/.git /usr/bin/gcc 2>&1; ls /opt/venv/bin; ls /app",
     ).stdout
-    assert listing.count("No such file or directory") == 3, listing
+    # ... and no C compiler: the game core was compiled in the build stage.
+    assert listing.count("No such file or directory") == 4, listing
     assert "pip" not in listing.split("/opt/venv/bin")[-1].split()
     assert "web" in listing and "healthcheck.py" in listing
 
@@ -222,5 +223,8 @@ async def test_container_plays_drains_and_exits_zero(container: dict[str, Any]) 
     assert sum("ts" in r and "level" in r for r in records) >= len(records) - 1  # bar the banner
     messages = [r["msg"] for r in records]
     assert "listening" in messages
+    # The image runs the game core mypyc compiled in its build stage, not the pure sources.
+    cores = [(r["msg"], r.get("game_core")) for r in records if r["msg"].startswith("game core")]
+    assert cores == [("game core: compiled", "compiled")], cores
     assert messages.index("draining") < messages.index("stopped")
     print(f"stopped in {elapsed:.1f} s; {len(records)} JSON log lines")
