@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,8 @@ def send_tick_us(players: int, seed: int, ticks: int = 2000) -> dict[str, float]
 
 def core_kind() -> str:
     """Which core is imported: "compiled" (mypyc, an extension module) or "pure" (source)."""
-    return "pure" if str(server.game.arena.__file__).endswith(".py") else "compiled"
+    compiled = str(server.game.arena.__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    return "compiled" if compiled else "pure"
 
 
 def measure(

@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 CORE = Path("server") / "game"
@@ -51,8 +52,8 @@ def module_files(root: Path, python: str = sys.executable) -> dict[str, str]:
 
 
 def not_compiled(files: dict[str, str]) -> list[str]:
-    """Modules whose file is Python source (a compiled module's file is a `.so`/`.pyd`)."""
-    return sorted(name for name, path in files.items() if path.endswith(".py"))
+    """Modules whose file is not an extension module (`.so`/`.pyd`): source or bytecode."""
+    return sorted(n for n, path in files.items() if not path.endswith(tuple(EXTENSION_SUFFIXES)))
 
 
 def compile_core(root: Path, python: str = sys.executable) -> dict[str, str]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Literal
 
 import server.game
 
 CoreKind = Literal["compiled", "pure", "mixed"]
+_EXTENSIONS = tuple(EXTENSION_SUFFIXES)  # e.g. ".cpython-311-x86_64-linux-gnu.so", ".so"
 
 
 @cache
@@ -24,7 +26,7 @@ def kind() -> CoreKind:
         importlib.import_module(info.name)
         for info in pkgutil.iter_modules(server.game.__path__, "server.game.")
     ]
-    compiled = sum(1 for module in modules if not str(module.__file__).endswith(".py"))
+    compiled = sum(1 for module in modules if str(module.__file__).endswith(_EXTENSIONS))
     if compiled == len(modules):
         return "compiled"
     return "pure" if compiled == 0 else "mixed"
