@@ -341,16 +341,15 @@ def core_fps(p: Preset, m: Machine) -> dict[str, Any]:
         from bench import core
     except ImportError as exc:
         return {"error": f"bench/core.py not available: {exc}"}
-    measure = getattr(core, "measure", None)
-    if measure is None:
-        return {"error": "bench/core.py has no measure()"}
-    if str(m.server_dir) not in sys.path:
-        sys.path.insert(0, str(m.server_dir))  # measure the same snapshot as the server
     before = os.sched_getaffinity(0)
     if m.server_cpu is not None:
-        os.sched_setaffinity(0, {m.server_cpu})
+        os.sched_setaffinity(0, {m.server_cpu})  # a child process inherits the pinning
     try:
-        result: dict[str, Any] = measure(frames=p.core_frames)
+        result: dict[str, Any]
+        if m.server_dir != procs.ROOT:  # time the very core the server ran (maybe compiled)
+            result = core.measure_in(m.server_dir, ["--frames", str(p.core_frames)])
+        else:
+            result = core.measure(frames=p.core_frames)
     except Exception as exc:  # report a broken core benchmark and go on with the rest
         return {"error": f"{type(exc).__name__}: {exc}"}
     finally:

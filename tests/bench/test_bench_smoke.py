@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_quick_run_measures_server_and_ceiling(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "bench", "--quick", "--figures", "1,2,3,4,5,7", "--tree", "work"]
+    argv += ["--core", "pure"]  # the harness is under test here; test_compiled builds the core
     done = subprocess.run(
         [*argv, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=100
     )
