@@ -182,6 +182,12 @@ def measure_step(
         calls = _rates(calls0, store.calls(), p.window_s) if layout == "cluster" else {}
         leases = store.rooms() if layout == "cluster" else 0
         (result,) = procs.collect([bots], timeout_s=60 + p.window_s)
+    by_owner = result.pop("tick_by_owner", {})
+    if by_owner:
+        # The bar's outside figure for a cluster: the worse of the processes' own tick series.
+        late = result["lateness_ms"]
+        late["tick_merged"] = late["tick"]
+        late["tick"] = max(by_owner.values(), key=lambda t: float(t.get("slice_p99", t["p99"])))
     per_server = []
     for i, port in enumerate(ports):
         own = procs.histogram_p99_ms(buckets0[i], buckets[i]) if buckets0[i] and buckets[i] else {}
@@ -193,6 +199,7 @@ def measure_step(
                 "clients": result.get("joined_by_port", {}).get(str(port), 0),
                 "cpu_pct": round(100 * cpu[i] / p.window_s, 1),
                 "own_lateness_ms": own,
+                "tick_from_outside_ms": by_owner.get(str(port), {}),
                 "throttled_pct": round(100 * throttled / periods, 1) if periods else None,
             }
         )

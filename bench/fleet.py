@@ -110,6 +110,11 @@ class Fleet:
         """The port connection `index` goes to: the ports in turn."""
         return self.ports[index % len(self.ports)]
 
+    def leader_of(self, party: int) -> int:
+        """The connection index that creates `party`'s room: one place further each party."""
+        size = min(self.room_size, self.options.count - party * self.room_size)  # last may be short
+        return party * self.room_size + party % size
+
     async def _connect(self, index: int) -> None:
         port = self.port_for(index)
         try:
@@ -120,9 +125,8 @@ class Fleet:
     def _new_bot(self, index: int, port: int) -> Bot:
         bot = Bot(self, index + self.options.seed * 1_000_000, port)
         if self.options.parties:
-            bot.party, offset = divmod(index, self.room_size)
-            size = min(self.room_size, self.options.count - bot.party * self.room_size)
-            bot.leads_party = offset == bot.party % size  # the last party may be short
+            bot.party = index // self.room_size
+            bot.leads_party = index == self.leader_of(bot.party)
         self.bots.append(bot)
         return bot
 
@@ -150,7 +154,7 @@ class Fleet:
         for b in self.bots:
             if b.joined and b.room:
                 ports_by_room.setdefault(b.room, set()).add(b.port)
-        return {
+        result = {
             "count": o.count,
             "behaviour": o.behaviour,
             "connected": len(self.bots),
@@ -181,6 +185,26 @@ class Fleet:
             "reversal_samples": len(self.latencies),
             "join_ms": percentiles(sorted(x * 1000 for x in self.join_times), (50, 99, 100)),
             "bot_cpu_pct": round(100 * cpu_s / window_s, 1),
+        }
+        if o.parties and len(self.ports) > 1:
+            result["tick_by_owner"] = self._tick_by_owner(t0)
+        return result
+
+    def _tick_by_owner(self, t0: float) -> dict[str, Any]:
+        """Tick lateness from outside for each process, over the rooms it owns.
+
+        Processes tick at phases of their own, so frames from all of them merged fill the gaps
+        between one process's ticks and no tick stands out. A party's room is owned by the
+        process its leader created it on; each room's earliest frames are the owner's own.
+        """
+        series: dict[int, list[tuple[Any, Any]]] = {}
+        for b in self.bots:
+            if b.party >= 0:
+                owner = self.port_for(self.leader_of(b.party))
+                series.setdefault(owner, []).append((b.s_t, b.s_f))
+        return {
+            str(port): lateness_ms(s, self.tick_hz, t0)["tick"]
+            for port, s in sorted(series.items())
         }
 
 

@@ -43,6 +43,11 @@ def test_quick_run_measures_one_process_and_two_with_redis(tmp_path: Path) -> No
     # Dealt in turn over two ports: four players on each process, in one room across both.
     assert [s["clients"] for s in pair["servers"]] == [4, 4]
     assert pair["rooms_across_ports"] == 1 and single["rooms_across_ports"] == 0
+    # Tick lateness from outside is taken per owning process: the first party's leader is on
+    # the first port, so that process owns the room and the second owns none.
+    owner, relay = (s["tick_from_outside_ms"] for s in pair["servers"])
+    assert owner["ticks"] >= 15 and relay == {}, (owner, relay)  # one room: 20 sends a second
+    assert pair["lateness_ms"]["tick"] == owner and "tick_merged" in pair["lateness_ms"]
     # The owner publishes the room's frames once per send tick (20/s) for its relayed players.
     redis = pair["redis"]
     assert redis["room_leases"] == 1
@@ -92,3 +97,4 @@ def test_parties_have_one_leader_each_and_leaders_take_turns_over_ports() -> Non
     assert [b.party for b in leaders] == [0, 1, 2, 3]
     assert [b.port for b in leaders] == [1001, 1002, 1001, 1002]
     assert all(sorted(ports) == [1001] * 4 + [1002] * 4 for p, ports in parties.items() if p < 3)
+    assert [fleet.leader_of(p) for p in range(4)] == [0, 9, 18, 24 + 3 % 6]
