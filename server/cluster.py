@@ -31,9 +31,15 @@ log = logging.getLogger("server.cluster")
 TICK_S = 0.25  # maintenance period
 SNAPSHOT_S = 0.5  # snapshots at least twice a second
 DIRECTORY_S = 1.0  # room presence written and read back
+SENT_MEMORY_S = 3 * DIRECTORY_S  # a seat sent to another process shows in its count by then
 REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
+# SIGTERM hand-over, all rooms at once. With the bus hung every call would wait for its
+# socket timeout, room after room, past the orchestrator's stop timeout (ECS: 30 s); rooms
+# not handed over in time are taken over by others from their last snapshot when the lease
+# lapses.
+HANDOVER_BUDGET_S = 3.0
 
 
 class Cluster:
@@ -45,6 +51,7 @@ class Cluster:
         self.bus = bus
         self.proc = proc
         self.handles: dict[str, RoomHandle] = {}
+        self._sent: dict[str, list[float]] = {}  # quick-play seats sent elsewhere: when
         self.owners: dict[str, Owner] = {}
         self.directory = Directory(registry, bus, proc)
         self.takeovers = 0
@@ -76,14 +83,27 @@ class Cluster:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def hand_over(self) -> None:
+    async def hand_over(self, budget_s: float = HANDOVER_BUDGET_S) -> None:
         """SIGTERM: stop running rooms here and let other processes take them at once."""
-        for code, owner in list(self.owners.items()):
+        owners = list(self.owners.items())
+        for _, owner in owners:
             self.registry.let_go(owner.room)
-            await owner.hand_over()
+        tasks = [asyncio.create_task(owner.hand_over()) for _, owner in owners]
+        if tasks:
+            await asyncio.wait(tasks, timeout=budget_s)
+        for (code, owner), task in zip(owners, tasks, strict=True):
+            if task.done() and not task.cancelled() and task.exception() is None:
+                log.info("room handed over", extra={"room": code})
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await owner.stop()  # no bus calls: the lease lapses by itself
+                log.warning(
+                    "room not handed over in time; its lease will lapse", extra={"room": code}
+                )
             del self.owners[code]
             self._stop_listening(keys.room_intents(code))
-            log.info("room handed over", extra={"room": code})
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -137,19 +157,37 @@ class Cluster:
         return None
 
     def quick_play(self, mode: Mode) -> RoomLike:
+        # This process's own rooms first (fullest first): their players cost no relay, and a
+        # load balancer spreading arrivals evenly fills every process's rooms. Another
+        # process's room only when no room here has a seat, so that a few players online
+        # still meet; its count may be a second or two old, so seats this process has sent
+        # there lately count as taken (a full room would make the newcomer a spectator).
         best: tuple[int, str] | None = None
         for room in self.registry.rooms.values():
             if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
                 best = max(best or (-1, ""), (len(room.seats), room.code))
-        for code, info in self.directory.remote.items():
-            usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
-            if usable and info["players"] < info["max"]:
-                best = max(best or (-1, ""), (int(info["players"]), code))
+        if best is None:
+            for code, info in self.directory.remote.items():
+                usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
+                players = int(info["players"]) + self._sent_lately(code)
+                if usable and players < info["max"]:
+                    best = max(best or (-1, ""), (players, code))
         if best is not None:
             found = self.find(best[1])
             if found is not None:
+                if best[1] not in self.registry.rooms:
+                    self._sent.setdefault(best[1], []).append(time.monotonic())
                 return found
         return self.create(mode, private=False)
+
+    def _sent_lately(self, code: str) -> int:
+        """Quick-play seats sent to `code` within the directory's staleness."""
+        recent = [t for t in self._sent.get(code, ()) if time.monotonic() - t < SENT_MEMORY_S]
+        if recent:
+            self._sent[code] = recent
+        else:
+            self._sent.pop(code, None)
+        return len(recent)
 
     def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None:
         held = self.registry.seat_for(token)

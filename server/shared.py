@@ -32,6 +32,7 @@ log = logging.getLogger("server.shared")
 
 PRESENCE_S = 20.0  # refresh every player's presence this often (their TTL is three times that)
 PRESENCE_CHECK_S = 1.0  # arrivals, room changes and departures are written this soon
+CLOSE_BUDGET_S = 2.0  # shutdown: how long to try marking players offline on a slow bus
 
 
 def instance_id(config: Config) -> str:
@@ -76,9 +77,10 @@ class Shared:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._presence
         await self.recorder.close()
-        with contextlib.suppress(BusUnavailable):
-            for pid in self._online:
-                await self.leaderboard.player_offline(pid)
+        with contextlib.suppress(BusUnavailable, TimeoutError):  # presence entries expire anyway
+            async with asyncio.timeout(CLOSE_BUDGET_S):
+                for pid in self._online:
+                    await self.leaderboard.player_offline(pid)
         if self.cluster is not None:
             await self.cluster.close()
         await self.bus.close()

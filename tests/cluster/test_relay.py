@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from server.analytics.events import STREAM, Event, Kind
 from server.bus import keys
 from server.bus.redis import RedisBus
 from tests.cluster.conftest import OpenClient
-from tests.cluster.procs import ServerProcess
+from tests.cluster.procs import ServerProcess, cluster
 from tests.server.wsclient import Client
 from tests.support.redis_server import RedisServer
 
@@ -100,6 +101,34 @@ async def test_quick_play_fills_a_room_run_by_another_process(
     other = await open_client(shared_cluster[1])
     joined = await _seated(other, "Gus", type="quick_play", mode="classic")
     assert joined["room"] != code and joined["you"] == 0
+
+
+async def test_quick_play_prefers_rooms_here_and_never_overfills_one_elsewhere(
+    own_redis: RedisServer, tmp_path: Path, open_client: OpenClient
+) -> None:
+    with cluster(own_redis.url, tmp_path, count=2) as (p0, p1):  # no rooms left by others
+        await _quick_play_across(p0, p1, open_client)
+
+
+async def _quick_play_across(p0: ServerProcess, p1: ServerProcess, open_client: OpenClient) -> None:
+    host = await open_client(p0)
+    code = (await _seated(host, "Hal", type="create", mode="arena"))["room"]
+    arrivals = [await open_client(p1) for _ in range(8)]
+    for i, c in enumerate(arrivals):
+        await c.hello(f"Q{i}")
+    await arrivals[0].expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+    # Nothing to join on p1: the first seven fill p0's room (1 + 7 = 8 seats) although
+    # p1's copy of its player count is up to a second old; the eighth gets a new room.
+    for c in arrivals:
+        await c.send({"type": "quick_play", "mode": "arena"})
+    joined = [await c.expect("joined") for c in arrivals]
+    assert all(j["you"] is not None for j in joined), joined  # nobody made a spectator
+    assert [j["room"] for j in joined[:7]] == [code] * 7
+    elsewhere = joined[7]["room"]
+    assert elsewhere != code
+    # That room is p1's own: the next arrival on p1 goes there, not to a fuller room elsewhere.
+    late = await open_client(p1)
+    assert (await _seated(late, "Lou", type="quick_play", mode="arena"))["room"] == elsewhere
 
 
 async def _commands(url: str) -> int:

@@ -4,6 +4,7 @@ degrade with a clear log line, everything reconnects by itself, nothing crashes.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Iterator
 
@@ -93,3 +94,46 @@ async def test_ten_second_redis_outage(pair: list[ServerProcess], own_redis: Red
     assert not any("Traceback" in log for log in logs)
     for c in (ada, bob, cy, dee, eve):
         await c.close()
+
+
+@pytest.mark.parametrize("outage", ["gone", "hung"])
+async def test_sigterm_with_live_rooms_while_redis_is_down(
+    pair: list[ServerProcess], own_redis: RedisServer, outage: str
+) -> None:
+    # The hand-over on SIGTERM needs the bus; with the bus gone (connections refused) or hung
+    # (connections open, no answers) it must give up in bounded time: the rooms' leases lapse
+    # and another process takes them from the last snapshot.
+    p0, p1 = pair
+    players = []
+    for i in range(6):  # rooms owned by p0, half of them with a player relayed from p1
+        c = await player(p0, f"P{i}")
+        await c.send({"type": "create", "mode": "arena"})
+        code = (await c.expect("joined"))["room"]
+        players.append(c)
+        if i % 2:
+            r = await player(p1, f"R{i}")
+            await r.expect("rooms", lambda m, code=code: any(x["code"] == code for x in m["rooms"]))
+            await r.send({"type": "join", "room": code})
+            await r.expect("joined")
+            players.append(r)
+    for c in players:
+        await c.wait_for(lambda c=c: len(c.frames) > 3, 10)
+    assert own_redis.process is not None
+    if outage == "gone":
+        own_redis.stop(kill=True)
+    else:
+        own_redis.process.send_signal(signal.SIGSTOP)
+    await asyncio.sleep(0.5)
+    took = []
+    codes = []
+    try:
+        for proc in (p0, p1):  # the owner, then the process whose players it relayed
+            asked = time.monotonic()
+            codes.append(proc.stop(timeout=60))
+            took.append(time.monotonic() - asked)
+    finally:
+        if own_redis.process is not None:
+            own_redis.process.send_signal(signal.SIGCONT)
+    print(f"\nSIGTERM, Redis {outage}: exit codes {codes} after {took[0]:.2f} s, {took[1]:.2f} s")
+    assert codes == [0, 0]
+    assert max(took) < 10
