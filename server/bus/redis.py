@@ -28,6 +28,7 @@ from server.bus.redis_pubsub import LINK_ERRORS, Hub, RedisSubscription
 BLOCK_LIMIT_S = 2.0  # longest blocking stream read; well under the socket timeout
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 1.0
+POOL_SIZE = 64  # connections per process for commands (pub/sub has its own)
 
 
 def _ms(seconds: float) -> int:
@@ -54,13 +55,19 @@ class RedisBus(Bus):
     @classmethod
     def from_url(cls, url: str) -> RedisBus:
         """Connect lazily to `url`; a failed call raises BusUnavailable instead of hanging."""
-        client = aioredis.Redis.from_url(
+        # A burst (a join storm, every room's snapshot at once) may want more connections than
+        # the pool holds: callers then wait their turn instead of failing at once, as the
+        # default pool does (`Too many connections`), which lost joins under load.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=POOL_SIZE,
+            timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=SOCKET_TIMEOUT_S,
             retry=Retry(NoBackoff(), 1),  # one retry covers a pooled socket that died meanwhile
             decode_responses=False,
         )
+        client = aioredis.Redis(connection_pool=pool)
         parts = urlsplit(url)
         return cls(client, f"redis://{parts.hostname}:{parts.port or 6379}")
 

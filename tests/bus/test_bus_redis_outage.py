@@ -170,3 +170,18 @@ async def test_available_follows_the_outage(own_redis: RedisServer) -> None:
         assert bus.available
     finally:
         await bus.close()
+
+
+async def test_a_burst_bigger_than_the_pool_waits_its_turn(redis_server: RedisServer) -> None:
+    # Many more concurrent commands than pooled connections: each waits for a free one
+    # instead of failing with "Too many connections" (which lost joins under load).
+    from server.bus.redis import POOL_SIZE
+
+    bus = RedisBus.from_url(redis_server.url)
+    try:
+        burst = 4 * POOL_SIZE
+        await asyncio.gather(*(bus.set(f"burst:{i}", b"x", 10) for i in range(burst)))
+        got = await asyncio.gather(*(bus.get(f"burst:{i}") for i in range(burst)))
+        assert got == [b"x"] * burst
+    finally:
+        await bus.close()
