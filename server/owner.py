@@ -19,8 +19,9 @@ from server.bus import Bus, BusUnavailable, Lease, LeaseKeeper, keys
 from server.chat import ChatLimiter
 from server.config import Config
 from server.game.view import Direction
+from server.observer import RoomObserver
 from server.relay import RelayedFrame, RelayedText, RemotePeer
-from server.room import Room, RoomObserver, Seat
+from server.room import Room, Seat
 
 log = logging.getLogger("server.owner")
 

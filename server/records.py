@@ -19,7 +19,8 @@ from server.bus import BusUnavailable
 from server.game.view import ArenaView
 from server.game.view import Event as GameEvent
 from server.leaderboard import GameResult, Leaderboard, PlayerResult
-from server.room import Room, RoomObserver
+from server.observer import RoomObserver
+from server.room import Room
 
 log = logging.getLogger("server.records")
 

@@ -20,10 +20,11 @@ from server.chat import ChatError, ChatHistory, ChatLimiter, ChatLine, make_line
 from server.config import Config
 from server.fanout import fan_out
 from server.game import Arena, GameError
-from server.game.view import ArenaView, Direction, Event, Mode
+from server.game.view import Direction, Event, Mode
 from server.metrics import STATS
 from server.names import unique_name
 from server.narrate import narrate
+from server.observer import RoomObserver
 from server.relay import RemotePeer
 
 log = logging.getLogger("server.room")
@@ -55,29 +56,6 @@ class Seat:
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
-
-
-class RoomObserver:
-    """Told what a room does (recording, relaying to other processes); every hook is a no-op."""
-
-    def frame(self, room: Room, frame: protocol.EncodedFrame, everyone_keyframe: bool) -> None:
-        """A state frame went to the local peers (called once per send tick)."""
-
-    def broadcast(self, room: Room, data: str) -> None:
-        """A text message went to every local peer."""
-
-    def game_events(self, room: Room, events: list[Event]) -> None:
-        """Events the arena emitted (drained after each step, join or leave)."""
-
-    def game_started(self, room: Room) -> None: ...
-
-    def game_over(self, room: Room, view: ArenaView) -> None: ...
-
-    def player_joined(self, room: Room, name: str) -> None: ...
-
-    def player_left(self, room: Room, name: str) -> None: ...
-
-    def chatted(self, room: Room, name: str) -> None: ...
 
 
 class Room:

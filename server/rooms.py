@@ -16,7 +16,8 @@ from server import protocol
 from server.chat import ChatError, ChatHistory, ChatLine, make_line
 from server.config import Config
 from server.game.view import Direction, Mode
-from server.room import Peer, Room, RoomObserver, Seat
+from server.observer import RoomObserver
+from server.room import Peer, Room, Seat
 from server.scheduler import Scheduler
 
 log = logging.getLogger("server.rooms")

@@ -22,7 +22,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class SlowRoom(RuntimeError):
+class SlowRoom(Exception):  # mypyc compiles this module: no subclassing RuntimeError
     """A room kept overrunning its per-tick time budget and was stopped."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -157,14 +158,12 @@ def test_score_updates_are_spread_but_lives_go_out_at_once() -> None:
     assert all(len(ids) <= -(-8 // every) for ids in seen)
     assert sorted(i for ids in seen for i in ids) == list(range(8))
     view = make_view(every + 1, scores=[80] * 8)
-    lost = ArenaView(
-        **{
-            **{f: getattr(view, f) for f in view.__slots__},
-            "players": tuple(
-                PlayerView(p.id, p.x, p.y, p.direction, p.state, False, False, p.score, 2)
-                for p in view.players
-            ),
-        }
+    lost = dataclasses.replace(
+        view,
+        players=tuple(
+            PlayerView(p.id, p.x, p.y, p.direction, p.state, False, False, p.score, 2)
+            for p in view.players
+        ),
     )
     out = encoder.next(lost, [])
     assert out.delta is not None
@@ -179,11 +178,8 @@ def test_refilled_pellets_force_a_keyframe() -> None:
 def test_positions_in_the_tunnel_survive_the_byte_offsets() -> None:
     view = make_view(1, n_players=1)
     p = view.players[0]
-    edge = ArenaView(
-        **{
-            **{f: getattr(view, f) for f in view.__slots__},
-            "players": (PlayerView(0, -16, 279, p.direction, p.state, False, False, 0, 3),),
-        }
+    edge = dataclasses.replace(
+        view, players=(PlayerView(0, -16, 279, p.direction, p.state, False, False, 0, 3),)
     )
     got = protocol.decode_state(protocol.encode_keyframe(1, edge, N_PELLETS, []))
     assert (got.players[0].x, got.players[0].y) == (-16, 279)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from hypothesis import given, settings
@@ -108,10 +109,8 @@ def test_keyframes_round_trip(view: ArenaView, evs: list[Event], seq: int) -> No
 @settings(max_examples=100, deadline=None)
 @given(views, st.integers(0, 2**N - 1))
 def test_a_delta_carries_exactly_the_eaten_pellets(view: ArenaView, before: int) -> None:
-    prev = ArenaView(**{**{f: getattr(view, f) for f in view.__slots__}, "pellets": before})
-    now = ArenaView(
-        **{**{f: getattr(view, f) for f in view.__slots__}, "pellets": before & view.pellets}
-    )
+    prev = dataclasses.replace(view, pellets=before)
+    now = dataclasses.replace(view, pellets=before & view.pellets)
     data = protocol.encode_delta(1, now, prev, [])
     eaten = bin(before & ~now.pellets).count("1")
     if eaten > 255:
