@@ -79,6 +79,25 @@ def figures(results: dict[str, Any]) -> list[Row]:
                     _met(rev["p99"] <= bar if s["reversal_samples"] else None),
                 )
             )
+            # The same, timed inside the server (its histogram; bucket bounds), at the first
+            # step and at the largest step that passed the bar.
+            passing = [r for r in server if r["passed"]] or [s]
+            timed = [(r["players"], r.get("server_intent_ms") or {}) for r in (s, passing[-1])]
+            timed = [(n, t) for n, t in dict(timed).items() if t.get("p99_le") is not None]
+            if timed:
+                rows.append(
+                    (
+                        "3b intent arrival -> state frame leaving, timed in the server",
+                        "; ".join(
+                            f"{n} players: p50 <= {t['p50_le']:g} ms, p99 <= {t['p99_le']:g} ms "
+                            f"({t['batches']} intents)"
+                            for n, t in timed
+                        ),
+                        "-",
+                        f"p99 <= {bar:.0f} ms",
+                        _met(all(t["p99_le"] <= bar for _, t in timed)),
+                    )
+                )
     storm = results.get("join_storm")
     if storm:
         s, c = _ok(storm.get("server")), _ok(storm.get("ceiling"))
