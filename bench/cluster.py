@@ -10,11 +10,13 @@ servers here never run real-time; `--realtime` still applies to the bots and Red
 cgroup directory is not writable the figure runs without quotas and says "no cpu budget":
 then it checks the harness, not the scaling.
 
-The bots deal their connections to the ports in turn, as a round-robin load balancer would,
-and come in parties of eight that share a room by code (one creates it, seven join), so every
-room of the cluster has players on both processes and its frames go through Redis. Quick play
-is not used: across processes it picks rooms by a player count refreshed once a second, and
-under a join burst it seats most players as spectators in rooms that filled meanwhile.
+The bots deal their connections to the ports in turn, as a round-robin load balancer would.
+How they find rooms is the run's choice (`--fig6-rooms`):
+- `quick` (the default): every bot quick-plays, as players do. Each process fills its own
+  rooms first, so few rooms have players on both processes.
+- `parties`: bots come in parties of eight that share a room by code (one creates it, seven
+  join), so every room of the cluster has players on both processes and its frames go
+  through Redis: the worst case, friends who landed on different processes.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ def measure_step(
     store: PrivateRedis,
     budget: Budget | None,
     seed: int = 1,
+    matching: str = "quick",
 ) -> dict[str, Any]:
     """One step: `players` bots dealt round-robin over the layout's fresh servers."""
     count = SERVERS[layout]
@@ -165,7 +168,7 @@ def measure_step(
         options = FleetOptions(
             port=ports[0], ports=tuple(ports), count=players, rate=p.rate, start_at=start_at,
             measure_at=measure_at, window_s=p.window_s, cpu=m.bot_cpu, seed=seed,
-            parties=True,
+            parties=matching == "parties",
         )  # fmt: skip
         bots = procs.start_bots(options, m.nice, m.realtime)
         time.sleep(max(0.0, measure_at - time.time()))
@@ -249,13 +252,14 @@ def _best_of(
     m: runner.Machine,
     store: PrivateRedis,
     budget: Budget | None,
+    matching: str,
 ) -> dict[str, Any]:
     """Up to `p.attempts` tries of a step; the least disturbed one counts (as in figure 1)."""
     best: dict[str, Any] | None = None
     for attempt in range(1, p.attempts + 1):
         runner.say(f"[fig 6] {layout}: {players} players (attempt {attempt})")
         try:
-            row = measure_step(layout, players, p, m, store, budget, seed=attempt)
+            row = measure_step(layout, players, p, m, store, budget, attempt, matching)
         except Exception as exc:  # an overloaded step is a failed step, not a failed run
             runner.say(f"[fig 6] {layout} {players}: attempt failed: {type(exc).__name__}: {exc}")
             if best is None:
@@ -278,7 +282,9 @@ def steps_for(preset: runner.Preset) -> tuple[int, ...]:
     return preset.steps if len(preset.steps) == 1 else FULL_STEPS
 
 
-def figure(preset: runner.Preset, machine: runner.Machine) -> dict[str, Any]:
+def figure(
+    preset: runner.Preset, machine: runner.Machine, matching: str = "quick"
+) -> dict[str, Any]:
     """Figure 6: climb the steps with one process and with two plus Redis until both fail."""
     if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
         return {"error": "redis-server is not installed (apt-get install redis-server)"}
@@ -290,6 +296,7 @@ def figure(preset: runner.Preset, machine: runner.Machine) -> dict[str, Any]:
         if budget
         else f"no cpu budget: {problem}"
     )
+    note += "; rooms found by " + ("quick play" if matching == "quick" else "parties of 8 by code")
     runner.say(f"[fig 6] {note}")
     rows: list[dict[str, Any]] = []
     broken: list[dict[str, Any]] = []
@@ -300,7 +307,7 @@ def figure(preset: runner.Preset, machine: runner.Machine) -> dict[str, Any]:
             for layout in LAYOUTS:
                 if failures[layout] >= preset.give_up_after:
                     continue
-                row = _best_of(layout, players, preset, machine, store, budget)
+                row = _best_of(layout, players, preset, machine, store, budget, matching)
                 if "failure" in row:
                     broken.append(row)
                     failures[layout] += 1
@@ -321,6 +328,7 @@ def figure(preset: runner.Preset, machine: runner.Machine) -> dict[str, Any]:
         },
         "note": note,
         "servers_realtime": False,
+        "matching": matching,
         "rows": rows,
         "best": best,
         "ratio": round(ratio, 3),

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_quick_run_measures_one_process_and_two_with_redis(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "bench", "--quick", "--figures", "6", "--tree", "work"]
+    argv += ["--core", "pure", "--fig6-rooms", "parties"]  # parties: the relay path is used
     done = subprocess.run(
         [*argv, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=100
     )
