@@ -32,6 +32,7 @@ TICK_S = 0.25  # maintenance period
 SNAPSHOT_S = 0.5  # snapshots at least twice a second
 DIRECTORY_S = 1.0  # room presence written and read back
 SENT_MEMORY_S = 3 * DIRECTORY_S  # a seat sent to another process shows in its count by then
+STEADY_S = 2 * DIRECTORY_S  # quick play joins another process's room once its count held
 REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
@@ -160,8 +161,9 @@ class Cluster:
         # This process's own rooms first (fullest first): their players cost no relay, and a
         # load balancer spreading arrivals evenly fills every process's rooms. Another
         # process's room only when no room here has a seat, so that a few players online
-        # still meet; its count may be a second or two old, so seats this process has sent
-        # there lately count as taken (a full room would make the newcomer a spectator).
+        # still meet, and only a room whose count has held still for a while: a room its
+        # owner is filling may be full already (the count here is a second or two old), and
+        # a full room makes the newcomer a spectator. Seats sent there lately count as taken.
         best: tuple[int, str] | None = None
         for room in self.registry.rooms.values():
             if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
@@ -170,7 +172,8 @@ class Cluster:
             for code, info in self.directory.remote.items():
                 usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
                 players = int(info["players"]) + self._sent_lately(code)
-                if usable and players < info["max"]:
+                steady = self.directory.steady_for(code) >= STEADY_S
+                if usable and steady and players < info["max"]:
                     best = max(best or (-1, ""), (players, code))
         if best is not None:
             found = self.find(best[1])

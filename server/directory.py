@@ -37,6 +37,7 @@ class Directory:
         self.bus = bus
         self.proc = proc
         self.remote: dict[str, dict[str, Any]] = {}  # code -> summary of rooms run elsewhere
+        self._counted_at: dict[str, tuple[int, float]] = {}  # code -> (players, since when)
         self.tokens: dict[str, str] = {}  # token -> room code
         self._missing: dict[str, float] = {}  # process -> when first seen missing
 
@@ -89,9 +90,22 @@ class Directory:
             for owner in owners.values():
                 owner.drop_dead(dead)
 
+    def steady_for(self, code: str) -> float:
+        """Seconds since another process's room last changed its player count (as seen here)."""
+        counted = self._counted_at.get(code)
+        return time.monotonic() - counted[1] if counted is not None else 0.0
+
     def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
         changed = remote != self.remote
         self.remote = remote
+        now = time.monotonic()
+        counted = {}
+        for code, info in remote.items():
+            players = int(info.get("players", 0))
+            before = self._counted_at.get(code)
+            same = before is not None and before[0] == players
+            counted[code] = before if same and before is not None else (players, now)
+        self._counted_at = counted
         if changed:
             self.registry.remote_summaries = [
                 protocol.RoomSummary(

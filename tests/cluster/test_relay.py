@@ -117,6 +117,7 @@ async def _quick_play_across(p0: ServerProcess, p1: ServerProcess, open_client: 
     for i, c in enumerate(arrivals):
         await c.hello(f"Q{i}")
     await arrivals[0].expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+    await asyncio.sleep(2.5)  # quick play sends players elsewhere only to rooms that hold still
     # Nothing to join on p1: the first seven fill p0's room (1 + 7 = 8 seats) although
     # p1's copy of its player count is up to a second old; the eighth gets a new room.
     for c in arrivals:
