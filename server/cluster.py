@@ -33,6 +33,7 @@ SNAPSHOT_S = 0.5  # snapshots at least twice a second
 DIRECTORY_S = 1.0  # room presence written and read back
 SENT_MEMORY_S = 3 * DIRECTORY_S  # a seat sent to another process shows in its count by then
 STEADY_S = 2 * DIRECTORY_S  # quick play joins another process's room once its count held
+LONELY_BELOW = 2  # ... and while it has fewer players than an arena needs to start
 REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
@@ -160,10 +161,11 @@ class Cluster:
     def quick_play(self, mode: Mode) -> RoomLike:
         # This process's own rooms first (fullest first): their players cost no relay, and a
         # load balancer spreading arrivals evenly fills every process's rooms. Another
-        # process's room only when no room here has a seat, so that a few players online
-        # still meet, and only a room whose count has held still for a while: a room its
-        # owner is filling may be full already (the count here is a second or two old), and
-        # a full room makes the newcomer a spectator. Seats sent there lately count as taken.
+        # process's room only when no room here has a seat, and only a lonely one (one
+        # player waiting, the count unchanged for a while), so that a few players online
+        # still meet: the count here is a second or two old, a room its owner is filling
+        # may be full already, and a full room makes the newcomer a spectator. A seat sent
+        # there lately counts as taken.
         best: tuple[int, str] | None = None
         for room in self.registry.rooms.values():
             if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
@@ -172,8 +174,8 @@ class Cluster:
             for code, info in self.directory.remote.items():
                 usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
                 players = int(info["players"]) + self._sent_lately(code)
-                steady = self.directory.steady_for(code) >= STEADY_S
-                if usable and steady and players < info["max"]:
+                lonely = info.get("state") == "waiting" and players < LONELY_BELOW
+                if usable and lonely and self.directory.steady_for(code) >= STEADY_S:
                     best = max(best or (-1, ""), (players, code))
         if best is not None:
             found = self.find(best[1])

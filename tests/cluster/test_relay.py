@@ -118,15 +118,16 @@ async def _quick_play_across(p0: ServerProcess, p1: ServerProcess, open_client: 
         await c.hello(f"Q{i}")
     await arrivals[0].expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
     await asyncio.sleep(2.5)  # quick play sends players elsewhere only to rooms that hold still
-    # Nothing to join on p1: the first seven fill p0's room (1 + 7 = 8 seats) although
-    # p1's copy of its player count is up to a second old; the eighth gets a new room.
+    # Nothing to join on p1: the first arrival keeps p0's lonely player company; after it,
+    # p0's room is no longer lonely (p1 counts the seat it sent, although p1's copy of the
+    # count is up to a second old), so the other seven fill a new room of p1's own.
     for c in arrivals:
         await c.send({"type": "quick_play", "mode": "arena"})
     joined = [await c.expect("joined") for c in arrivals]
     assert all(j["you"] is not None for j in joined), joined  # nobody made a spectator
-    assert [j["room"] for j in joined[:7]] == [code] * 7
-    elsewhere = joined[7]["room"]
-    assert elsewhere != code
+    assert joined[0]["room"] == code
+    elsewhere = joined[1]["room"]
+    assert elsewhere != code and [j["room"] for j in joined[1:]] == [elsewhere] * 7
     # That room is p1's own: the next arrival on p1 goes there, not to a fuller room elsewhere.
     late = await open_client(p1)
     assert (await _seated(late, "Lou", type="quick_play", mode="arena"))["room"] == elsewhere
