@@ -53,7 +53,7 @@ class Directory:
         """Presence of this process and its rooms written; other rooms and tokens read back."""
         await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
         await self._drop_dead_processes(owners)
-        for code, owner in owners.items():
+        for code, owner in list(owners.items()):  # rooms come and go during the awaits
             room = owner.room
             info = _summary(room.summary(), room.private, self.proc)
             await self.bus.presence_set(keys.LOBBY_ROOMS, code, ROOM_TTL_S, info)
