@@ -317,6 +317,7 @@ class Cluster:
                 if now - last_directory >= DIRECTORY_S:
                     last_directory = now
                     await self.directory.refresh(self.owners)
+                    self._sent = {c: t for c, t in self._sent.items() if c in self.directory.remote}
             except BusUnavailable:
                 pass
             except Exception:
