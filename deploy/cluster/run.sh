@@ -2,7 +2,7 @@
 # A local cluster on loopback: redis-server, three game servers and nginx balancing them.
 #   deploy/cluster/run.sh            (or ./dev cluster) prints the URL; Ctrl-C stops everything
 # Environment: CLUSTER_PORT (nginx, default 8080), CLUSTER_SERVERS (default 3),
-# CLUSTER_BASE_PORT (first server port, default 8101), CLUSTER_REDIS_PORT (default 6390),
+# CLUSTER_BASE_PORT (first server port, default 8101), CLUSTER_REDIS_PORT (default 6390), CLUSTER_DRAIN_S (servers' drain timeout, default 5),
 # PYTHON (default .venv/bin/python). Logs and the generated nginx.conf go to a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -52,7 +52,9 @@ wait_port "$REDIS_PORT" redis-server "$REDIS_PID"
 UPSTREAMS=""
 for i in $(seq 0 $((COUNT - 1))); do
   port=$((BASE + i))
+  # DRAIN_TIMEOUT_S: a local cluster's Ctrl-C should not wait 20 s for lingering clients.
   HOST=127.0.0.1 PORT=$port REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" INSTANCE_ID="local-$i" \
+    DRAIN_TIMEOUT_S="${CLUSTER_DRAIN_S:-5}" \
     FORWARDED_FOR_HOPS=1 LOG_FORMAT=text PUBLIC_URL="http://localhost:$LB_PORT/" \
     setsid "$PY" -m server >"$WORK/server-$i.log" 2>&1 &
   SERVER_PIDS+=($!)

@@ -36,6 +36,7 @@ class LocalCluster:
     lb_port: int
     base_port: int  # servers listen on base_port .. base_port + 2
     redis_port: int
+    folder: Path  # the script's TMPDIR: its logs land in pac-cluster.*/ below it
 
     @property
     def url(self) -> str:
@@ -69,16 +70,27 @@ class LocalCluster:
             text=True,
             preexec_fn=_ctrl_c_reaches_the_script,
         )
-        return cls(proc, lb, base, redis_port)
+        return cls(proc, lb, base, redis_port, folder)
 
     def first_line(self) -> str:
         assert self.proc.stdout is not None
         return self.proc.stdout.readline()
 
     def ctrl_c(self, timeout: float = 30) -> int:
-        """Send what Ctrl-C sends and wait for the exit status."""
+        """Send what Ctrl-C sends and wait for the exit status (on a timeout, fail with the
+        tail of every log, which says who was still stopping)."""
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still stopping after {timeout} s:\n{self.logs()}") from None
+
+    def logs(self, lines: int = 15) -> str:
+        out = []
+        for log in sorted(self.folder.glob("pac-cluster.*/*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"== {log.name}\n" + "\n".join(tail))
+        return "\n".join(out)
 
     def kill(self) -> None:
         """Stop it whatever state it is in: SIGTERM first (the script's trap stops its
