@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ from server.transport import GameConnection
 log = logging.getLogger("server.app")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SHUTDOWN_SLACK_S = 5.0  # beyond the drain timeout: hand-over, recorder and bus close
 
 
 class App:
@@ -232,5 +234,13 @@ async def run(config: Config) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await app.stop()
+    # A shutdown that outlives its budget is cut short: the orchestrator would kill the
+    # process anyway (ECS: stopTimeout), and a process that never exits holds its port.
+    stopping = asyncio.ensure_future(app.stop())
+    done, _ = await asyncio.wait([stopping], timeout=config.drain_timeout_s + SHUTDOWN_SLACK_S)
+    if not done:
+        log.error("shutdown did not finish in time; exiting anyway")
+        logging.shutdown()
+        os._exit(1)
+    stopping.result()
     log.info("stopped")
