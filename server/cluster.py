@@ -31,7 +31,6 @@ log = logging.getLogger("server.cluster")
 TICK_S = 0.25  # maintenance period
 SNAPSHOT_S = 0.5  # snapshots at least twice a second
 DIRECTORY_S = 1.0  # room presence written and read back
-SENT_MEMORY_S = 3 * DIRECTORY_S  # a seat sent to another process shows in its count by then
 STEADY_S = 2 * DIRECTORY_S  # quick play joins another process's room once its count held
 LONELY_BELOW = 2  # ... and while it has fewer players than an arena needs to start
 REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
@@ -53,7 +52,6 @@ class Cluster:
         self.bus = bus
         self.proc = proc
         self.handles: dict[str, RoomHandle] = {}
-        self._sent: dict[str, list[float]] = {}  # quick-play seats sent elsewhere: when
         self.owners: dict[str, Owner] = {}
         self.directory = Directory(registry, bus, proc)
         self.takeovers = 0
@@ -164,8 +162,8 @@ class Cluster:
         # process's room only when no room here has a seat, and only a lonely one (one
         # player waiting, the count unchanged for a while), so that a few players online
         # still meet: the count here is a second or two old, a room its owner is filling
-        # may be full already, and a full room makes the newcomer a spectator. A seat sent
-        # there lately counts as taken.
+        # may be full already, and a full room makes the newcomer a spectator. Sending a seat
+        # there counts as a change of its count, so it is not lonely again for a while.
         best: tuple[int, str] | None = None
         for room in self.registry.rooms.values():
             if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
@@ -173,7 +171,7 @@ class Cluster:
         if best is None:
             for code, info in self.directory.remote.items():
                 usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
-                players = int(info["players"]) + self._sent_lately(code)
+                players = int(info["players"])
                 lonely = info.get("state") == "waiting" and players < LONELY_BELOW
                 if usable and lonely and self.directory.steady_for(code) >= STEADY_S:
                     best = max(best or (-1, ""), (players, code))
@@ -181,18 +179,9 @@ class Cluster:
             found = self.find(best[1])
             if found is not None:
                 if best[1] not in self.registry.rooms:
-                    self._sent.setdefault(best[1], []).append(time.monotonic())
+                    self.directory.seat_sent(best[1])
                 return found
         return self.create(mode, private=False)
-
-    def _sent_lately(self, code: str) -> int:
-        """Quick-play seats sent to `code` within the directory's staleness."""
-        recent = [t for t in self._sent.get(code, ()) if time.monotonic() - t < SENT_MEMORY_S]
-        if recent:
-            self._sent[code] = recent
-        else:
-            self._sent.pop(code, None)
-        return len(recent)
 
     def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None:
         held = self.registry.seat_for(token)
@@ -317,7 +306,6 @@ class Cluster:
                 if now - last_directory >= DIRECTORY_S:
                     last_directory = now
                     await self.directory.refresh(self.owners)
-                    self._sent = {c: t for c, t in self._sent.items() if c in self.directory.remote}
             except BusUnavailable:
                 pass
             except Exception:

@@ -95,6 +95,12 @@ class Directory:
         counted = self._counted_at.get(code)
         return time.monotonic() - counted[1] if counted is not None else 0.0
 
+    def seat_sent(self, code: str) -> None:
+        """A quick-play seat went to another process's room: its count here is one behind,
+        and it has changed now (the next refresh shows the owner's own count again)."""
+        players, _ = self._counted_at.get(code, (0, 0.0))
+        self._counted_at[code] = (players + 1, time.monotonic())
+
     def _set_remote(self, remote: dict[str, dict[str, Any]]) -> None:
         changed = remote != self.remote
         self.remote = remote
