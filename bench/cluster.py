@@ -172,7 +172,7 @@ def measure_step(
         )  # fmt: skip
         bots = procs.start_bots(options, m.nice, m.realtime)
         time.sleep(max(0.0, measure_at - time.time()))
-        buckets0 = [_buckets(port) for port in metrics_ports]
+        buckets0 = [_tick_buckets(port) for port in metrics_ports]
         cpu0 = [procs.cpu_times(proc) for proc, _ in servers]
         stat0 = [group.stat() if group else {} for _, group in servers]
         calls0 = store.calls() if layout == "cluster" else {}
@@ -181,7 +181,7 @@ def measure_step(
         cpu = [procs.cpu_times(proc) - c for (proc, _), c in zip(servers, cpu0, strict=True)]
         redis_cpu = store.cpu_seconds() - redis_cpu0
         stat = [group.stat() if group else {} for _, group in servers]
-        buckets = [_buckets(port) for port in metrics_ports]
+        buckets = [_tick_buckets(port) for port in metrics_ports]
         calls = _rates(calls0, store.calls(), p.window_s) if layout == "cluster" else {}
         leases = store.rooms() if layout == "cluster" else 0
         (result,) = procs.collect([bots], timeout_s=60 + p.window_s)
@@ -229,12 +229,8 @@ def measure_step(
     return result
 
 
-def _buckets(metrics_port: int) -> dict[float, float]:
-    """A server's tick-lateness histogram, or {} when it does not answer in time."""
-    try:
-        return procs.tick_buckets(metrics_port)
-    except OSError:
-        return {}
+def _tick_buckets(metrics_port: int) -> dict[float, float]:
+    return procs.histograms(metrics_port, procs.TICK_METRIC)[procs.TICK_METRIC]
 
 
 def _worst_gauge(gauges: list[dict[str, Any]]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from bench.fleet import FleetOptions
 from deploy.compile_core import compile_core, module_files, not_compiled
 
 ROOT = Path(__file__).resolve().parent.parent
+TICK_METRIC = "pacarena_tick_lateness_seconds"  # the server's own gauge of the bar
+INTENT_METRIC = "pacarena_intent_to_frame_seconds"  # figure 3, timed inside the server
 REALTIME_PRIORITY = 10  # low among real-time priorities: kernel threads still come first
 
 
@@ -202,18 +204,23 @@ def fetch_json(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
         return data
 
 
-def tick_buckets(port: int, metric: str = "pacarena_tick_lateness_seconds") -> dict[float, float]:
-    """A histogram of the server's /metrics (tick lateness unless told): upper bound (s) ->
-    count."""
-    url = f"http://127.0.0.1:{port}/metrics"
-    with urllib.request.urlopen(url, timeout=15) as response:
-        text = response.read().decode()
-    buckets: dict[float, float] = {}
+def histograms(port: int, *metrics: str) -> dict[str, dict[float, float]]:
+    """Histograms of a server's /metrics, from one scrape: metric -> upper bound (s) -> count.
+    Each is empty when there is no metrics port or no answer in time."""
+    found: dict[str, dict[float, float]] = {metric: {} for metric in metrics}
+    if not port:
+        return found
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=15) as response:
+            text = response.read().decode()
+    except OSError:
+        return found
     for line in text.splitlines():
-        if line.startswith(metric + "_bucket{"):
-            bound = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
-    return buckets
+        metric, bucket, rest = line.partition("_bucket{")
+        if bucket and metric in found:
+            bound = rest.split('le="', 1)[1].split('"', 1)[0]
+            found[metric][float(bound)] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def histogram_p99_ms(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:

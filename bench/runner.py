@@ -16,7 +16,6 @@ from bench.fleet import FleetOptions
 
 LATENESS_BAR_MS = 5.0
 FRAME_BAR = 0.99
-INTENT_METRIC = "pacarena_intent_to_frame_seconds"  # figure 3, server side
 CORE_BUDGET = 0.6  # share of a core a tick loop can use before its lateness explodes
 
 
@@ -101,21 +100,17 @@ def measure_players(
         connections = 0
         if target == "ceiling":  # this read also resets the ceiling's lateness record
             connections = _ceiling_stats(port).get("connections", 0)
-        buckets = _server_buckets(metrics_port)
-        intents = _server_buckets(metrics_port, INTENT_METRIC)
+        before = procs.histograms(metrics_port, procs.TICK_METRIC, procs.INTENT_METRIC)
         cpu0 = procs.cpu_times(proc)
         time.sleep(p.window_s)
         cpu = procs.cpu_times(proc) - cpu0
         rss = proc.memory_info().rss
-        internal: dict[str, Any] = {}
-        intent_ms: dict[str, Any] = {}
-        if metrics_port:  # the server's own tick-lateness histogram over the window
-            after = _server_buckets(metrics_port)
-            if buckets and after:
-                internal = procs.histogram_p99_ms(buckets, after)
-            intents_after = _server_buckets(metrics_port, INTENT_METRIC)
-            if intents and intents_after:  # figure 3, timed inside the server
-                intent_ms = procs.histogram_p99_ms(intents, intents_after)
+        after = procs.histograms(metrics_port, procs.TICK_METRIC, procs.INTENT_METRIC)
+        # The server's own tick-lateness histogram over the window, and figure 3 timed inside.
+        internal, intent_ms = (
+            procs.histogram_p99_ms(before[m], after[m]) if before[m] and after[m] else {}
+            for m in (procs.TICK_METRIC, procs.INTENT_METRIC)
+        )
         if target == "ceiling":
             internal = _ceiling_stats(port)
             internal["connections"] = connections  # as the window began; bots are leaving now
@@ -135,19 +130,6 @@ def measure_players(
     result["projected_players_at_60pct"] = int(CORE_BUDGET / per_player) if per_player else 0
     result["passed"] = passed(result)
     return result
-
-
-def _server_buckets(
-    metrics_port: int, metric: str = "pacarena_tick_lateness_seconds"
-) -> dict[float, float]:
-    """One histogram of the server's (tick lateness unless told), or {} (no metrics endpoint,
-    or no answer in time)."""
-    if not metrics_port:
-        return {}
-    try:
-        return procs.tick_buckets(metrics_port, metric)
-    except OSError:
-        return {}
 
 
 def _ceiling_stats(port: int) -> dict[str, Any]:
