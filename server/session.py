@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
+from typing import Final
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
@@ -28,6 +29,7 @@ log = logging.getLogger("server.session")
 
 FLOOD_WINDOW_S = 5.0
 TEXT_BACKLOG_FACTOR = 16  # times write_buffer_high
+OPEN: Final = State.OPEN  # looked up once: every state frame sent checks it
 
 
 class Connection:
@@ -36,6 +38,11 @@ class Connection:
     def __init__(self, ws: ServerConnection, config: Config, now: float) -> None:
         self.ws = ws
         self.config = config
+        # Every state frame sent reads these; a connection's protocol and transport never
+        # change once it is open, so they are fetched once rather than per frame.
+        self._protocol = ws.protocol
+        self._transport = ws.transport
+        self._write_buffer_high = config.write_buffer_high
         self.owes_keyframe = True
         self.chat_limiter = ChatLimiter(config.chat_lines_per_10s, now)
         self.slow_since: float | None = None
@@ -44,9 +51,7 @@ class Connection:
 
     def _open(self) -> bool:
         return (
-            not self.closing
-            and self.ws.protocol.state is State.OPEN
-            and not self.ws.transport.is_closing()
+            not self.closing and self._protocol.state is OPEN and not self._transport.is_closing()
         )
 
     def _stuck(self, backlog: int) -> bool:
@@ -65,7 +70,7 @@ class Connection:
         far past the state-frame threshold is closed."""
         if not self._open():
             return
-        backlog = self.ws.transport.get_write_buffer_size()
+        backlog = self._transport.get_write_buffer_size()
         if backlog > TEXT_BACKLOG_FACTOR * self.config.write_buffer_high or self._stuck(backlog):
             self.close(1008, "too slow: the connection cannot keep up")
             return
@@ -82,9 +87,9 @@ class Connection:
         """Write a prebuilt binary frame unless the client is behind; return whether sent."""
         if not self._open():
             return False
-        transport = self.ws.transport
+        transport = self._transport
         backlog = transport.get_write_buffer_size()
-        if backlog > self.config.write_buffer_high:
+        if backlog > self._write_buffer_high:
             if self._stuck(backlog):
                 self.close(1008, "too slow: the connection cannot keep up")
             return False
