@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import types
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -182,6 +182,10 @@ class Bus(ABC):
         """Store `value`; with `only_if_absent` only when the key does not exist. True if stored."""
 
     @abstractmethod
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None = None) -> None:
+        """Store every key's value (all with the same TTL) in one round trip."""
+
+    @abstractmethod
     async def delete(self, *keys: str) -> int:
         """Remove keys (any type); returns how many existed."""
 
@@ -202,6 +206,10 @@ class Bus(ABC):
         """Extend the lease if it is still held by this owner under this epoch."""
 
     @abstractmethod
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        """`renew_lease` for each lease in one round trip; the results in the same order."""
+
+    @abstractmethod
     async def release_lease(self, lease: Lease) -> bool:
         """Give the lease up if it is still held by this owner under this epoch."""
 
@@ -213,6 +221,10 @@ class Bus(ABC):
     @abstractmethod
     async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
         """Mark `member` of `group` alive for `ttl` seconds (call again to refresh)."""
+
+    @abstractmethod
+    async def presence_set_many(self, group: str, members: Mapping[str, bytes], ttl: float) -> None:
+        """`presence_set` for each member (with its data) in one round trip."""
 
     @abstractmethod
     async def presence_remove(self, group: str, member: str) -> None: ...

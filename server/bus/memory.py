@@ -6,7 +6,7 @@ import asyncio
 import fnmatch
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from server.bus.base import (
@@ -125,6 +125,11 @@ class MemoryBus(Bus):
         self._put(key, payload, ttl)
         return True
 
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None = None) -> None:
+        payloads = {key: as_bytes(value) for key, value in items.items()}
+        for key, payload in payloads.items():
+            self._put(key, payload, ttl)
+
     async def delete(self, *keys: str) -> int:
         count = 0
         for key in keys:
@@ -161,6 +166,9 @@ class MemoryBus(Bus):
         self._expires[lease.key] = self._clock() + ttl
         return True
 
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        return [await self.renew_lease(lease, ttl) for lease in leases]
+
     async def release_lease(self, lease: Lease) -> bool:
         if await self.get_lease(lease.key) != lease:
             return False
@@ -181,6 +189,13 @@ class MemoryBus(Bus):
 
     async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
         self._members(group)[member] = (self._clock() + ttl, as_bytes(data))
+
+    async def presence_set_many(self, group: str, members: Mapping[str, bytes], ttl: float) -> None:
+        payloads = {member: as_bytes(data) for member, data in members.items()}
+        live = self._members(group)
+        deadline = self._clock() + ttl
+        for member, payload in payloads.items():
+            live[member] = (deadline, payload)
 
     async def presence_remove(self, group: str, member: str) -> None:
         self._members(group).pop(member, None)

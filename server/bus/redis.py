@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ BLOCK_LIMIT_S = 2.0  # longest blocking stream read; well under the socket timeo
 SOCKET_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 1.0
 POOL_SIZE = 64  # connections per process for commands (pub/sub has its own)
+BATCH = 1000  # keys per script call in the batched operations (a call blocks Redis meanwhile)
 
 
 def _ms(seconds: float) -> int:
@@ -49,7 +50,10 @@ class RedisBus(Bus):
         self._acquire = client.register_script(scripts.ACQUIRE)
         self._renew = client.register_script(scripts.RENEW)
         self._release = client.register_script(scripts.RELEASE)
+        self._renew_many = client.register_script(scripts.RENEW_MANY)
+        self._set_many = client.register_script(scripts.SET_MANY)
         self._presence_set = client.register_script(scripts.PRESENCE_SET)
+        self._presence_set_many = client.register_script(scripts.PRESENCE_SET_MANY)
         self._presence_list = client.register_script(scripts.PRESENCE_LIST)
 
     @classmethod
@@ -123,6 +127,14 @@ class RedisBus(Bus):
         done = await self._run(self._client.set(key, as_bytes(value), px=px, nx=only_if_absent))
         return bool(done)
 
+    async def set_many(self, items: Mapping[str, bytes], ttl: float | None = None) -> None:
+        px = "" if ttl is None else _ms(ttl)
+        pairs = [(key, as_bytes(value)) for key, value in items.items()]
+        for first in range(0, len(pairs), BATCH):
+            chunk = pairs[first : first + BATCH]
+            keys = [key for key, _ in chunk]
+            await self._run(self._set_many(keys=keys, args=[px, *(v for _, v in chunk)]))
+
     async def delete(self, *keys: str) -> int:
         return int(await self._run(self._client.delete(*keys))) if keys else 0
 
@@ -141,6 +153,16 @@ class RedisBus(Bus):
         value = format_lease(lease.epoch, lease.owner)
         return bool(await self._run(self._renew(keys=[lease.key], args=[value, _ms(ttl)])))
 
+    async def renew_leases(self, leases: Sequence[Lease], ttl: float) -> list[bool]:
+        renewed: list[bool] = []
+        for first in range(0, len(leases), BATCH):
+            chunk = leases[first : first + BATCH]
+            keys = [lease.key for lease in chunk]
+            values = [format_lease(lease.epoch, lease.owner) for lease in chunk]
+            reply = await self._run(self._renew_many(keys=keys, args=[_ms(ttl), *values]))
+            renewed += [bool(done) for done in reply]
+        return renewed
+
     async def release_lease(self, lease: Lease) -> bool:
         value = format_lease(lease.epoch, lease.owner)
         return bool(await self._run(self._release(keys=[lease.key], args=[value])))
@@ -153,6 +175,15 @@ class RedisBus(Bus):
     async def presence_set(self, group: str, member: str, ttl: float, data: bytes = b"") -> None:
         keys = [group, f"{group}:data"]
         await self._run(self._presence_set(keys=keys, args=[member, _ms(ttl), as_bytes(data)]))
+
+    async def presence_set_many(self, group: str, members: Mapping[str, bytes], ttl: float) -> None:
+        pairs = [(member, as_bytes(data)) for member, data in members.items()]
+        keys = [group, f"{group}:data"]
+        for first in range(0, len(pairs), BATCH):
+            args: list[Any] = [_ms(ttl)]
+            for member, data in pairs[first : first + BATCH]:
+                args += (member, data)
+            await self._run(self._presence_set_many(keys=keys, args=args))
 
     async def presence_remove(self, group: str, member: str) -> None:
         async with self._client.pipeline(transaction=True) as pipe:

@@ -25,6 +25,31 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 return 0
 """
 
+# KEYS: leases. ARGV: ttl ms, then each lease's expected value. Returns 1 or 0 for each lease.
+RENEW_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[i + 1] then
+    out[i] = redis.call('pexpire', key, ARGV[1])
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+# KEYS: the keys. ARGV: ttl ms ('' for none), then each key's value.
+SET_MANY = """
+for i, key in ipairs(KEYS) do
+  if ARGV[1] == '' then
+    redis.call('set', key, ARGV[i + 1])
+  else
+    redis.call('set', key, ARGV[i + 1], 'PX', ARGV[1])
+  end
+end
+return #KEYS
+"""
+
 # KEYS: lease. ARGV: expected value. Returns 1 if released.
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -41,6 +66,32 @@ for _, key in ipairs(KEYS) do
   if redis.call('pttl', key) < tonumber(ARGV[2]) then redis.call('pexpire', key, ARGV[2]) end
 end
 return 1
+"""
+)
+
+# KEYS: deadlines zset, data hash. ARGV: ttl ms, then member, data, member, data, ...
+# One ZADD and one HSET per 500 members (unpack has a limit), whatever their number.
+PRESENCE_SET_MANY = (
+    _NOW
+    + """
+local ttl = tonumber(ARGV[1])
+local count = (#ARGV - 1) / 2
+for first = 0, count - 1, 500 do
+  local scores, fields = {}, {}
+  for j = first, math.min(first + 499, count - 1) do
+    local member, data = ARGV[2 + 2 * j], ARGV[3 + 2 * j]
+    scores[#scores + 1] = now + ttl
+    scores[#scores + 1] = member
+    fields[#fields + 1] = member
+    fields[#fields + 1] = data
+  end
+  redis.call('zadd', KEYS[1], unpack(scores))
+  redis.call('hset', KEYS[2], unpack(fields))
+end
+for _, key in ipairs(KEYS) do
+  if redis.call('pttl', key) < ttl then redis.call('pexpire', key, ttl) end
+end
+return count
 """
 )
 

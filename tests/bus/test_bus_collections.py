@@ -98,3 +98,23 @@ async def test_capped_list_newest_first(bus: Bus) -> None:
     assert await bus.list_range("chat") == [f"line {i}".encode() for i in (6, 5, 4, 3, 2)]
     assert await bus.list_range("chat", 0, 1) == [b"line 6", b"line 5"]
     assert await bus.list_range("empty") == []
+
+
+async def test_presence_set_many(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    await bus.presence_set("rooms", "old", TTL * 10, b"o")
+    await bus.presence_set_many("rooms", {}, TTL)  # nothing to write is fine
+    await bus.presence_set_many("rooms", {"r1": b'{"p":1}', "r2": b""}, TTL)
+    assert await peer.presence_list("rooms") == {"old": b"o", "r1": b'{"p":1}', "r2": b""}
+    await backend.advance(TTL * 0.6)
+    await bus.presence_set_many("rooms", {"r1": b"again"}, TTL)  # a refresh with new data
+    await backend.advance(TTL * 0.6)
+    assert await peer.presence_list("rooms") == {"old": b"o", "r1": b"again"}
+    await backend.advance(TTL * 1.2)
+    assert await peer.presence_list("rooms") == {"old": b"o"}
+
+
+async def test_presence_set_many_beyond_one_chunk(bus: Bus) -> None:
+    members = {f"m{i}": f"d{i}".encode() for i in range(1234)}
+    await bus.presence_set_many("big", members, 60)
+    assert await bus.presence_list("big") == members

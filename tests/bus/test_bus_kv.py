@@ -129,3 +129,68 @@ async def test_lease_takeover_after_expiry_has_higher_epoch(backend: Backend) ->
     third = await bus.acquire_lease("L", "proc-a", TTL)
     assert third is not None and third.epoch > second.epoch
     assert not await bus.renew_lease(first, TTL)
+
+
+async def test_set_many_writes_every_key_with_one_ttl(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    await bus.set("old", b"stays")
+    await bus.set_many({})  # nothing to write is fine
+    await bus.set_many({"a": b"1", "b": bytearray(b"2"), "old": b"replaced"}, ttl=TTL)  # type: ignore[dict-item]
+    await bus.set_many({"forever": b"f"})
+    assert [await peer.get(k) for k in ("a", "b", "old", "forever")] == [
+        b"1",
+        b"2",
+        b"replaced",
+        b"f",
+    ]
+    await backend.advance(TTL * 1.5)
+    assert [await peer.get(k) for k in ("a", "b", "old", "forever")] == [None, None, None, b"f"]
+    with pytest.raises(TypeError):
+        await bus.set_many({"k": "text"})  # type: ignore[dict-item]
+
+
+async def test_set_many_beyond_one_batch(bus: Bus) -> None:
+    items = {f"k{i}": str(i).encode() for i in range(2500)}
+    await bus.set_many(items, ttl=60)
+    assert await bus.get("k0") == b"0"
+    assert await bus.get("k1999") == b"1999"
+    assert await bus.get("k2499") == b"2499"
+
+
+async def test_renew_leases_renews_only_those_still_held(backend: Backend) -> None:
+    bus, peer = backend.bus, backend.peer()
+    held = await bus.acquire_lease("L1", "proc-a", TTL)
+    lost = await bus.acquire_lease("L2", "proc-a", TTL)
+    kept = await bus.acquire_lease("L3", "proc-a", TTL)
+    assert held is not None and lost is not None and kept is not None
+    assert await bus.renew_leases([], TTL) == []
+    # L2 is taken over by another process (its lease forced away first)
+    await bus.delete("L2")
+    other = await peer.acquire_lease("L2", "proc-b", TTL * 10)
+    assert other is not None
+    stranger = Lease("L3", "proc-b", kept.epoch)
+    for _ in range(3):
+        await backend.advance(TTL * 0.6)
+        assert await bus.renew_leases([held, lost, kept, stranger], TTL) == [
+            True,
+            False,
+            True,
+            False,
+        ]
+    # the renewed ones outlived their first expiry; the other owner's lease is untouched
+    assert await peer.get_lease("L1") == held
+    assert await peer.get_lease("L3") == kept
+    assert await peer.get_lease("L2") == other
+    await backend.advance(TTL * 1.5)
+    assert await peer.get_lease("L1") is None  # no more renewals: it lapses
+    assert await bus.renew_leases([held], TTL) == [False]
+
+
+async def test_renew_leases_beyond_one_batch(bus: Bus) -> None:
+    leases = [await bus.acquire_lease(f"L{i}", "proc-a", 60) for i in range(1200)]
+    assert all(lease is not None for lease in leases)
+    held = [lease for lease in leases if lease is not None]
+    await bus.delete("L1100")
+    renewed = await bus.renew_leases(held, 60)
+    assert len(renewed) == 1200
+    assert [i for i, done in enumerate(renewed) if not done] == [1100]
