@@ -154,3 +154,34 @@ def test_an_occasional_pause_is_forgiven() -> None:
         clock.t += 1 / 60
         sched.run_due()
     assert "gc" in sched.rooms and room.failure is None
+
+
+@dataclass
+class Closer(Counter):
+    """Closes a room (itself or another) from inside its tick, as an emptied room does."""
+
+    sched: Scheduler | None = None
+    closes: str = ""
+
+    def tick(self, n: int, now: float) -> None:
+        super().tick(n, now)
+        if self.sched is not None and n == 2:
+            self.sched.remove(self.closes)
+
+
+def test_a_room_closed_during_a_batch_gets_no_more_ticks_and_no_flush() -> None:
+    clock = FakeClock()
+    sched = Scheduler(60, clock, max_catch_up=10)
+    itself = Closer("self")
+    itself.closes = "self"
+    closer = Closer("closer", closes="victim")
+    victim = Counter("victim")
+    for room in (itself, closer, victim):
+        sched.add(room)
+    for room in (itself, closer):
+        room.sched = sched
+    clock.t += 4 / 60  # a batch of five ticks: 0..4
+    assert sched.run_due() == 5
+    assert itself.ticks == [0, 1, 2] and itself.flushes == 0
+    assert victim.ticks == [] and victim.flushes == 0  # closed before its turn came
+    assert closer.ticks == [0, 1, 2, 3, 4] and closer.flushes == 1
