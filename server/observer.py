@@ -25,7 +25,8 @@ class RoomObserver:
         """A text message went to every local peer."""
 
     def game_events(self, room: Room, events: list[Event]) -> None:
-        """Events the arena emitted (drained after each step, join or leave)."""
+        """Events the arena emitted (drained after each step, join or leave), except pellets
+        eaten: those are far too many and travel in the state frames alone."""
 
     def game_started(self, room: Room) -> None: ...
 

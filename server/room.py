@@ -19,6 +19,7 @@ from server import protocol
 from server.chat import ChatError, ChatHistory, ChatLimiter, ChatLine, make_line, system_line
 from server.config import Config
 from server.fanout import fan_out
+from server.frames import PELLET_EVENTS
 from server.game import Arena, GameError
 from server.game.view import Direction, Event, Mode
 from server.metrics import STATS
@@ -357,14 +358,19 @@ class Room:
 
     def _drain(self) -> None:
         events = self.arena.drain_events()
-        for event in events:
-            self._events.append(event)
+        if not events:
+            return
+        self._events += events
+        # Nearly every step's events are pellets only: they travel in the state frames alone.
+        notable = [event for event in events if event.kind not in PELLET_EVENTS]
+        if not notable:
+            return
+        for event in notable:
             line = narrate(event, self._name)
             if line is not None:
                 self._system(line)
-        if events:
-            for observer in self.observers:
-                observer.game_events(self, events)
+        for observer in self.observers:
+            observer.game_events(self, notable)
 
     def _name(self, pid: int | None) -> str:
         seat = self.seats.get(pid) if pid is not None else None
