@@ -133,7 +133,10 @@ class QueuedSubscription(Subscription):
         if not self._open and self._queue.empty():
             return None
         try:
-            message = await asyncio.wait_for(self._queue.get(), timeout)
+            # not wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+            # message does, and the cancelled reader then waits for the next one forever
+            async with asyncio.timeout(timeout):
+                message = await self._queue.get()
         except TimeoutError:
             return None
         if message is None:

@@ -331,7 +331,8 @@ class MemoryBus(Bus):
             waiter = asyncio.get_running_loop().create_future()
             self._stream_waiters.setdefault(stream, []).append(waiter)
             try:
-                await asyncio.wait_for(waiter, block)
+                async with asyncio.timeout(block):  # not wait_for: see QueuedSubscription.get
+                    await waiter
             except TimeoutError:
                 return []
             found = state.deliver_new(grp, consumer, count, self._clock())

@@ -82,7 +82,11 @@ class Hub:
                 self._reader = asyncio.create_task(self._read(), name="bus-pubsub-reader")
         try:
             if futures:
-                await asyncio.wait_for(asyncio.gather(*futures), CONFIRM_TIMEOUT_S)
+                # not wait_for: on Python 3.11 it swallows a cancellation that arrives with the
+                # confirmation, and a listener cancelled while subscribing (a process closing)
+                # then reads its subscription forever
+                async with asyncio.timeout(CONFIRM_TIMEOUT_S):
+                    await asyncio.gather(*futures)
         except (TimeoutError, BusUnavailable) as exc:
             await self.remove(sub)
             raise BusUnavailable(f"subscription not confirmed: {exc}") from exc

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from server.bus import Message
+from server.bus.base import QueuedSubscription
 from tests.support.backends import Backend
 
 
@@ -100,3 +103,17 @@ async def test_concurrent_subscribers_are_live_when_entered(backend: Backend) ->
         await first.close()
         await second.close()
     assert await peer.publish("hot", b"after") == 0
+
+
+async def test_a_reader_cancelled_as_its_message_arrives_is_cancelled(backend: Backend) -> None:
+    # Python 3.11's wait_for returned the message instead, and a listener cancelled at that
+    # moment (a process closing) went on reading forever
+    async with backend.bus.subscribe("c") as sub:
+        assert isinstance(sub, QueuedSubscription)
+        reader = asyncio.create_task(sub.get(timeout=5))
+        await asyncio.sleep(0.01)
+        sub.deliver(Message("c", b"x"))
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        assert await sub.get(timeout=1) == Message("c", b"x")  # left for the next read

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.bus import Bus
+from server.bus import Bus, MemoryBus
 from tests.support.backends import Backend
 
 
@@ -127,3 +127,15 @@ async def test_pending_records_trimmed_away_are_dropped(bus: Bus) -> None:
     again = await bus.xreadgroup("events", "g", "worker", pending=True)
     assert _numbers(again) == [2]
     assert [p.id for p in await bus.xpending("events", "g")] == [ids[2]]
+
+
+async def test_memory_blocked_read_cancelled_as_a_record_arrives_is_cancelled() -> None:
+    bus = MemoryBus()
+    await bus.xgroup_create("events", "g", "$")
+    reader = asyncio.create_task(bus.xreadgroup("events", "g", "c1", block=5))
+    await asyncio.sleep(0.01)
+    await bus.xadd("events", {"k": b"v"}, 100)  # wakes the reader...
+    reader.cancel()  # ... which is cancelled in the same turn
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert [e.fields for e in await bus.xreadgroup("events", "g", "c1")] == [{"k": b"v"}]
