@@ -159,19 +159,21 @@ async def test_set_many_beyond_one_batch(bus: Bus) -> None:
 
 async def test_renew_leases_renews_only_those_still_held(backend: Backend) -> None:
     bus, peer = backend.bus, backend.peer()
-    held = await bus.acquire_lease("L1", "proc-a", TTL)
-    lost = await bus.acquire_lease("L2", "proc-a", TTL)
-    kept = await bus.acquire_lease("L3", "proc-a", TTL)
+    ttl = 0.5  # longer than TTL: real time passes between the renewals on a busy machine
+    await peer.get("warm-up")  # the peer's connection is made before the leases are taken
+    held = await bus.acquire_lease("L1", "proc-a", ttl)
+    lost = await bus.acquire_lease("L2", "proc-a", ttl)
+    kept = await bus.acquire_lease("L3", "proc-a", ttl)
     assert held is not None and lost is not None and kept is not None
-    assert await bus.renew_leases([], TTL) == []
+    assert await bus.renew_leases([], ttl) == []
     # L2 is taken over by another process (its lease forced away first)
     await bus.delete("L2")
-    other = await peer.acquire_lease("L2", "proc-b", TTL * 10)
+    other = await peer.acquire_lease("L2", "proc-b", ttl * 10)
     assert other is not None
     stranger = Lease("L3", "proc-b", kept.epoch)
     for _ in range(3):
-        await backend.advance(TTL * 0.6)
-        assert await bus.renew_leases([held, lost, kept, stranger], TTL) == [
+        await backend.advance(ttl * 0.6)
+        assert await bus.renew_leases([held, lost, kept, stranger], ttl) == [
             True,
             False,
             True,
@@ -181,9 +183,9 @@ async def test_renew_leases_renews_only_those_still_held(backend: Backend) -> No
     assert await peer.get_lease("L1") == held
     assert await peer.get_lease("L3") == kept
     assert await peer.get_lease("L2") == other
-    await backend.advance(TTL * 1.5)
+    await backend.advance(ttl * 1.5)
     assert await peer.get_lease("L1") is None  # no more renewals: it lapses
-    assert await bus.renew_leases([held], TTL) == [False]
+    assert await bus.renew_leases([held], ttl) == [False]
 
 
 async def test_renew_leases_beyond_one_batch(bus: Bus) -> None:
