@@ -1,6 +1,7 @@
 """What every process knows of the others: their rooms, resume tokens, lobby chat, liveness.
 
-Owners list their rooms in a presence group (refreshed every second, announced at creation),
+Owners list their rooms in a presence group (all of a process's rooms refreshed every second
+in one bus call, announced at creation),
 seats' resume tokens sit in a shared hash (plus a pub/sub nudge), lobby chat travels on the
 lobby channel with its history in a capped list. `Cluster` reads these mirrors synchronously.
 """
@@ -40,6 +41,7 @@ class Directory:
         self._counted_at: dict[str, tuple[int, float]] = {}  # code -> (players, since when)
         self.tokens: dict[str, str] = {}  # token -> room code
         self._missing: dict[str, float] = {}  # process -> when first seen missing
+        self._listed: dict[str, tuple[object, bytes]] = {}  # code -> (summary, its JSON)
 
     async def announce(self, room: Room) -> None:
         """Make a new room findable everywhere now, not at the next directory refresh."""
@@ -53,10 +55,10 @@ class Directory:
         """Presence of this process and its rooms written; other rooms and tokens read back."""
         await self.bus.presence_set(keys.PROCESSES, self.proc, ROOM_TTL_S)
         await self._drop_dead_processes(owners)
-        for code, owner in list(owners.items()):  # rooms come and go during the awaits
-            room = owner.room
-            info = _summary(room.summary(), room.private, self.proc)
-            await self.bus.presence_set(keys.LOBBY_ROOMS, code, ROOM_TTL_S, info)
+        listing = {code: self._info(owner.room) for code, owner in list(owners.items())}
+        self._listed = {code: self._listed[code] for code in listing}
+        if listing:
+            await self.bus.presence_set_many(keys.LOBBY_ROOMS, listing, ROOM_TTL_S)
         listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
         remote: dict[str, dict[str, Any]] = {}
         for code, raw in listed.items():
@@ -74,6 +76,14 @@ class Directory:
         if missing:
             await self.bus.hset(TOKENS, missing)
             self.tokens.update({t: v.decode() for t, v in missing.items()})
+
+    def _info(self, room: Room) -> bytes:
+        """The room's entry in the lobby presence group (made again only when it changed)."""
+        summary = (room.summary(), room.private)
+        listed = self._listed.get(room.code)
+        if listed is None or listed[0] != summary:
+            listed = self._listed[room.code] = (summary, _summary(*summary, self.proc))
+        return listed[1]
 
     async def _drop_dead_processes(self, owners: Mapping[str, Owner]) -> None:
         alive = set(await self.bus.presence_list(keys.PROCESSES))
