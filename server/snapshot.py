@@ -14,7 +14,7 @@ from server import protocol
 from server.chat import ChatHistory, ChatLine
 from server.config import Config
 from server.game import Arena
-from server.room import COUNTDOWN, OVER, Room, Seat
+from server.room import COUNTDOWN, OVER, WAITING, Room, Seat
 
 VERSION = 1
 
@@ -40,6 +40,23 @@ def dump(room: Room, epoch: int) -> bytes:
         ],
     }
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+def mark(room: Room, epoch: int) -> tuple[object, ...] | None:
+    """What `dump()` would write, in brief, when that is cheap to know: equal marks mean equal
+    snapshots. Only for a waiting room (no game steps, no timers counting down); None (always
+    write) otherwise."""
+    if room.state != WAITING:
+        return None
+    chat = room.history.recent(room.chat_key)
+    return (
+        epoch,
+        room.arena,  # the object itself: a new arena is a new game
+        room.arena.frame,
+        tuple((s.id, s.name, s.token) for s in room.seats.values()),
+        len(chat),
+        chat[-1] if chat else None,
+    )
 
 
 def peek(raw: bytes) -> dict[str, Any]:
