@@ -3,8 +3,11 @@
 Each room has one owner process (a bus lease). This process keeps a `RoomHandle` for every
 room it owns or has connections in; rooms elsewhere are known from the lobby presence group
 (refreshed every second), resume tokens from a shared hash (plus a pub/sub nudge on each new
-seat), lobby chat travels on the lobby channel. A maintenance loop keeps leases, writes
-snapshots, and takes over rooms whose owner went silent (or handed them over).
+seat), lobby chat travels on the lobby channel. Every lease this process holds is renewed in
+one bus call (`LeaseGroup`); the rooms' snapshots are written in batches, each room on its own
+step of the snapshot period so that no step builds them all; a maintenance loop notices lost
+leases, refreshes the directory, and takes over rooms whose owner went silent (or handed them
+over).
 """
 
 from __future__ import annotations
@@ -13,23 +16,26 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server import protocol, relay, snapshot
-from server.bus import Bus, BusUnavailable, keys
+from server.bus import Bus, BusUnavailable, LeaseGroup, keys
 from server.chat import ChatLine
 from server.directory import Directory
 from server.game.view import Mode
 from server.handle import RoomHandle
-from server.owner import LEASE_TTL_S, Owner
+from server.owner import LEASE_TTL_S, SNAPSHOT_TTL_S, Owner
 from server.room import Peer, Room, Seat
 from server.rooms import Registry, RoomLike
 
 log = logging.getLogger("server.cluster")
 
 TICK_S = 0.25  # maintenance period
-SNAPSHOT_S = 0.5  # snapshots at least twice a second
+SNAPSHOT_S = 0.5  # snapshots at least twice a second (a waiting room's only when it changed)
+SNAPSHOT_SLOTS = 10  # steps of the snapshot period; each room is written on its own one
+SLOT_ROOMS = 8  # rooms fill a step up to this many (about 2 ms of builds) before the next
 DIRECTORY_S = 1.0  # room presence written and read back
 STEADY_S = 2 * DIRECTORY_S  # quick play joins another process's room once its count held
 LONELY_BELOW = 2  # ... and while it has fewer players than an arena needs to start
@@ -54,9 +60,11 @@ class Cluster:
         self.handles: dict[str, RoomHandle] = {}
         self.owners: dict[str, Owner] = {}
         self.directory = Directory(registry, bus, proc)
+        self.leases = LeaseGroup(bus, LEASE_TTL_S)
         self.takeovers = 0
         self._orphaned: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._snapshots: asyncio.Task[None] | None = None
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._intents: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(4096)
@@ -68,6 +76,9 @@ class Cluster:
 
     async def start(self) -> None:
         self._listen(keys.LOBBY_CHANNEL, self.directory.on_lobby)
+        self.leases.start()
+        self._snapshots = asyncio.create_task(self._write_snapshots(), name="snapshots")
+        self._tasks.append(self._snapshots)
         self._tasks.append(asyncio.create_task(self._maintain(), name="cluster"))
         self._tasks.append(asyncio.create_task(self._send_intents(), name="intents"))
         with contextlib.suppress(BusUnavailable):
@@ -82,10 +93,15 @@ class Cluster:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.leases.stop()
 
     async def hand_over(self, budget_s: float = HANDOVER_BUDGET_S) -> None:
         """SIGTERM: stop running rooms here and let other processes take them at once."""
         owners = list(self.owners.items())
+        if self._snapshots is not None:  # each room's final snapshot is the last one written
+            self._snapshots.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._snapshots
         for _, owner in owners:
             self.registry.let_go(owner.room)
         tasks = [asyncio.create_task(owner.hand_over()) for _, owner in owners]
@@ -231,8 +247,9 @@ class Cluster:
             self.handles[room.code] = handle
         handle.local = room
         self._stop_listening(keys.room_frames(room.code))
-        owner = Owner(room, self.bus, self.proc, self.config)
+        owner = Owner(room, self.bus, self.proc, self.config, self.leases)
         owner.on_seat = self.register_seat
+        owner.slot = self._snapshot_slot()
         owner.start()
         if lease is not None:
             owner.adopt_lease(lease)
@@ -242,6 +259,15 @@ class Cluster:
         code = room.code
         self._listen(keys.room_intents(code), lambda data: self._on_intent(code, data))
         return handle
+
+    def _snapshot_slot(self) -> int:
+        """A step for a new room's snapshots: the fullest one with room to spare, so that a few
+        rooms share one bus call; once every step holds SLOT_ROOMS, the emptiest one."""
+        taken = Counter(o.slot for o in self.owners.values())
+        spare = [slot for slot in range(SNAPSHOT_SLOTS) if taken[slot] < SLOT_ROOMS]
+        if spare:
+            return max(spare, key=lambda slot: taken[slot])
+        return min(range(SNAPSHOT_SLOTS), key=lambda slot: taken[slot])
 
     def _intent_for(self, code: str) -> Callable[..., None]:
         channel = keys.room_intents(code)
@@ -292,17 +318,13 @@ class Cluster:
     # --- maintenance -----------------------------------------------------------------------------
 
     async def _maintain(self) -> None:
-        last_snapshot = last_directory = 0.0
+        last_directory = 0.0
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
             try:
                 await self._keep_leases()
                 await self._take_over_silent(now)
-                if now - last_snapshot >= SNAPSHOT_S:
-                    last_snapshot = now
-                    for owner in list(self.owners.values()):
-                        await owner.save()
                 if now - last_directory >= DIRECTORY_S:
                     last_directory = now
                     await self.directory.refresh(self.owners)
@@ -313,6 +335,37 @@ class Cluster:
             for handle in list(self.handles.values()):
                 if handle.local is None and not handle.members:
                     self._drop_handle(handle)
+
+    async def _write_snapshots(self) -> None:
+        """Every room's snapshot once per SNAPSHOT_S: one step in SNAPSHOT_SLOTS writes the
+        rooms of its slot, in one bus call."""
+        loop = asyncio.get_running_loop()
+        step = SNAPSHOT_S / SNAPSHOT_SLOTS
+        slot, due = 0, loop.time()
+        while True:
+            due = max(due + step, loop.time())  # after a stall, carry on from now
+            await asyncio.sleep(due - loop.time())
+            slot = (slot + 1) % SNAPSHOT_SLOTS
+            try:
+                await self._write_slot(slot)
+            except BusUnavailable:
+                pass
+            except Exception:
+                log.exception("writing snapshots failed")
+
+    async def _write_slot(self, slot: int) -> None:
+        made = []
+        for owner in [o for o in self.owners.values() if o.slot == slot]:
+            snap = owner.snapshot()
+            if snap is not None:
+                made.append((owner, *snap))
+                await asyncio.sleep(0)  # a build takes a while: let a tick in between
+        made = [m for m in made if m[0].holding]  # a lease lost during the builds: not ours
+        if made:
+            batch = {keys.room_snapshot(owner.room.code): data for owner, data, _ in made}
+            await self.bus.set_many(batch, SNAPSHOT_TTL_S)
+            for owner, _, mark in made:
+                owner.saved(mark)
 
     async def _keep_leases(self) -> None:
         for code, owner in list(self.owners.items()):

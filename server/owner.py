@@ -1,9 +1,10 @@
 """Running a room for the whole cluster: its lease, relayed players' intents, one publish per frame.
 
-The owner holds the room's lease (renewed by a `LeaseKeeper`; its epoch stamps every message),
-applies intents that other processes send for their players (each such player is a
-`RemotePeer` in the room), publishes each state frame once to the room channel, and writes the
-room's snapshot to the bus for whoever takes over.
+The owner holds the room's lease (renewed with every other lease of the process by the
+cluster's `LeaseGroup`; its epoch stamps every message), applies intents that other processes
+send for their players (each such player is a `RemotePeer` in the room), publishes each state
+frame once to the room channel, and makes the room's snapshot for whoever takes over (the
+cluster writes every room's snapshot in batches).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from typing import Any
 
 from server import protocol, relay, snapshot
-from server.bus import Bus, BusUnavailable, Lease, LeaseKeeper, keys
+from server.bus import Bus, BusUnavailable, HeldLease, Lease, LeaseGroup, keys
 from server.chat import ChatLimiter
 from server.config import Config
 from server.game.view import Direction
@@ -33,14 +34,17 @@ QUEUE_MAX = 256  # publishes waiting while the bus is slow; older ones are dropp
 class Owner(RoomObserver):
     """This process runs `room`; relays it to the rest of the cluster."""
 
-    def __init__(self, room: Room, bus: Bus, proc: str, config: Config) -> None:
+    def __init__(self, room: Room, bus: Bus, proc: str, config: Config, leases: LeaseGroup) -> None:
         self.room = room
         self.bus = bus
         self.proc = proc
         self.config = config
+        self.leases = leases
         self.lease: Lease | None = None
-        self.keeper: LeaseKeeper | None = None
+        self.held: HeldLease | None = None
         self.epoch = 0
+        self.slot = 0  # which step of the snapshot period writes this room's snapshot
+        self._saved: tuple[object, ...] | None = None  # snapshot.mark() of the last one written
         self.stubs: dict[str, RemotePeer] = {}
         self.want_keyframe = False
         self.published = 0  # room-channel messages sent
@@ -55,22 +59,22 @@ class Owner(RoomObserver):
 
     @property
     def holding(self) -> bool:
-        return self.lease is not None and self.keeper is not None and not self.keeper.lost.is_set()
+        return self.lease is not None and self.held is not None and not self.held.lost.is_set()
 
     # --- the lease -------------------------------------------------------------------------------
 
     def adopt_lease(self, lease: Lease) -> None:
         self.lease = lease
         self.epoch = lease.epoch
-        self.keeper = LeaseKeeper(self.bus, lease, LEASE_TTL_S).start()
+        self.held = self.leases.add(lease)
 
     async def keep(self) -> bool:
         """Hold (or win back) the lease; False when another process holds it: step down."""
         if self.holding:
             return True
-        if self.keeper is not None:
-            await self.keeper.stop(release=False)
-            self.keeper = self.lease = None
+        if self.held is not None:
+            self.leases.drop(self.held)
+            self.held = self.lease = None
         key = keys.room_owner(self.room.code)
         try:
             lease = await self.bus.acquire_lease(key, self.proc, LEASE_TTL_S)
@@ -85,12 +89,28 @@ class Owner(RoomObserver):
         return True
 
     async def save(self) -> None:
-        """Write the snapshot (only while holding the lease: a stale owner must not)."""
+        """Write the snapshot now (only while holding the lease: a stale owner must not)."""
         if not self.holding:
             return
+        mark = snapshot.mark(self.room, self.epoch)
         data = snapshot.dump(self.room, self.epoch)
         with contextlib.suppress(BusUnavailable):
             await self.bus.set(keys.room_snapshot(self.room.code), data, SNAPSHOT_TTL_S)
+            self._saved = mark
+
+    def snapshot(self) -> tuple[bytes, tuple[object, ...] | None] | None:
+        """The snapshot to write and its mark, for a batch; None while not holding the lease or
+        when the room has not changed since the last one written (call `saved` once written)."""
+        if not self.holding:
+            return None
+        mark = snapshot.mark(self.room, self.epoch)
+        if mark is not None and mark == self._saved:
+            return None
+        return snapshot.dump(self.room, self.epoch), mark
+
+    def saved(self, mark: tuple[object, ...] | None) -> None:
+        """The snapshot with this mark is on the bus."""
+        self._saved = mark
 
     def announce(self) -> None:
         """Tell processes with players here that this process runs the room now."""
@@ -101,16 +121,16 @@ class Owner(RoomObserver):
         await self.save()
         self._put(relay.encode_text(RelayedText(self.epoch, event="handover")))
         await self._flush_queue()
-        if self.keeper is not None:
-            await self.keeper.stop(release=True)
+        if self.held is not None:
+            await self.leases.release(self.held)
         await self.stop()
 
     async def dispose(self) -> None:
         """The room is gone: tell relayed players' processes, drop its keys."""
         self._put(relay.encode_text(RelayedText(self.epoch, event="closed")))
         await self._flush_queue()
-        if self.keeper is not None:
-            await self.keeper.stop(release=True)
+        if self.held is not None:
+            await self.leases.release(self.held)
         with contextlib.suppress(BusUnavailable):
             await self.bus.delete(keys.room_snapshot(self.room.code))
             await self.bus.presence_remove(keys.LOBBY_ROOMS, self.room.code)
@@ -119,8 +139,8 @@ class Owner(RoomObserver):
     async def stop(self) -> None:
         if self in self.room.observers:
             self.room.observers.remove(self)
-        if self.keeper is not None:
-            await self.keeper.stop(release=False)
+        if self.held is not None:
+            self.leases.drop(self.held)  # not released: it lapses unless handed over first
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -174,7 +194,8 @@ class Owner(RoomObserver):
     async def _flush_queue(self) -> None:
         if self._tasks:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), 1.0)
+                async with asyncio.timeout(1.0):  # not wait_for, which may swallow a cancel
+                    await self._queue.join()
 
     def drop_dead(self, dead: set[str]) -> None:
         """Relayed players of processes that died: their connections are gone (seats held)."""

@@ -11,7 +11,7 @@ from server.bus.base import (
     Pending,
     Subscription,
 )
-from server.bus.keeper import LeaseKeeper
+from server.bus.keeper import HeldLease, LeaseGroup
 from server.bus.memory import MemoryBus
 from server.config import Config
 
@@ -19,8 +19,9 @@ __all__ = [
     "Bus",
     "BusUnavailable",
     "Entry",
+    "HeldLease",
     "Lease",
-    "LeaseKeeper",
+    "LeaseGroup",
     "MemoryBus",
     "Message",
     "Pending",

@@ -1,0 +1,149 @@
+"""One process's rooms share their bus calls: leases, snapshots, the lobby listing (both buses).
+
+A `Cluster` runs in this process over the bus under test, its rooms on a fake clock; the
+maintenance steps are called by hand instead of from their loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server import snapshot
+from server.bus import keys
+from server.cluster import SLOT_ROOMS, SNAPSHOT_SLOTS, Cluster
+from server.directory import ROOM_TTL_S
+from server.game.view import Mode
+from server.room import Room
+from tests.server.test_room import RecordingPeer, World
+from tests.support.backends import Backend
+
+
+class Process:
+    def __init__(self, backend: Backend) -> None:
+        self.world = World(countdown_s=0.0)
+        self.cluster = Cluster(self.world.registry, backend.bus, "p1")
+        self.bus = backend.bus
+
+    async def create(self) -> Room:
+        handle = self.cluster.create(Mode.ARENA, private=False)
+        await asyncio.gather(*self.cluster._background)  # lease taken, first snapshot written
+        room = self.world.registry.rooms[handle.code]
+        assert self.cluster.owners[room.code].holding
+        return room
+
+    def play(self, *rooms: Room) -> None:
+        """Two players in each room, playing (a playing room's snapshot is written every time)."""
+        for room in rooms:
+            room.join(RecordingPeer(), "Ada", spectate=False)
+            room.join(RecordingPeer(), "Bob", spectate=False)
+        self.world.run(0.5)
+        assert all(room.state == "playing" for room in rooms)
+
+    async def written(self, room: Room) -> bool:
+        return await self.bus.get(keys.room_snapshot(room.code)) is not None
+
+    async def forget_snapshots(self, *rooms: Room) -> None:
+        await self.bus.delete(*(keys.room_snapshot(r.code) for r in rooms))
+
+    async def write_period(self) -> None:
+        for slot in range(SNAPSHOT_SLOTS):
+            await self.cluster._write_slot(slot)
+
+
+@pytest.fixture
+async def proc(backend: Backend) -> AsyncIterator[Process]:
+    made = Process(backend)
+    try:
+        yield made
+    finally:
+        await made.cluster.close()
+
+
+async def test_a_waiting_room_is_written_again_only_when_it_changed(proc: Process) -> None:
+    room = await proc.create()
+    ada = RecordingPeer()
+    room.join(ada, "Ada", spectate=False)
+    await proc.write_period()
+    assert snapshot.peek(await proc.bus.get(keys.room_snapshot(room.code)) or b"")["seats"]
+    await proc.forget_snapshots(room)
+    proc.world.run(1.0)
+    await proc.write_period()
+    assert not await proc.written(room)  # waiting, unchanged: nothing written
+    room.chat(ada, "anyone?", 0.0)
+    await proc.write_period()
+    raw = await proc.bus.get(keys.room_snapshot(room.code))
+    assert raw is not None and "anyone?" in [line[1] for line in snapshot.peek(raw)["chat"]]
+    bob = RecordingPeer()
+    room.join(bob, "Bob", spectate=False)
+    proc.world.run(0.5)
+    assert room.state == "playing"
+    for _ in range(2):  # a playing room: every period
+        await proc.forget_snapshots(room)
+        proc.world.run(0.5)
+        await proc.write_period()
+        assert await proc.written(room)
+
+
+async def test_snapshots_are_spread_over_the_period(proc: Process) -> None:
+    rooms = [await proc.create() for _ in range(30)]
+    slots = Counter(proc.cluster.owners[r.code].slot for r in rooms)
+    # a few rooms share a step (one bus call), more spread over every step
+    assert sorted(slots.values(), reverse=True) == [8, 8, 8, 6]
+    proc.play(*rooms)
+    await proc.forget_snapshots(*rooms)
+    for slot in range(SNAPSHOT_SLOTS):
+        await proc.cluster._write_slot(slot)
+        written = [r for r in rooms if await proc.written(r)]
+        assert len(written) == sum(n for s, n in slots.items() if s <= slot)
+    assert len(written) == 30
+    more = [await proc.create() for _ in range(70)]
+    slots = Counter(proc.cluster.owners[r.code].slot for r in rooms + more)
+    assert len(slots) == SNAPSHOT_SLOTS
+    assert max(slots.values()) <= max(SLOT_ROOMS, math.ceil(100 / SNAPSHOT_SLOTS))
+
+
+async def test_a_lost_lease_steps_down_that_room_only(proc: Process, backend: Backend) -> None:
+    lost, kept = await proc.create(), await proc.create()
+    proc.play(lost, kept)
+    await proc.cluster.leases.renew()  # both renewed in one call
+    # another process holds the first room's lease now (it lapsed, say, in a long pause)
+    await proc.bus.delete(keys.room_owner(lost.code))
+    other = await backend.peer().acquire_lease(keys.room_owner(lost.code), "p2", 30)
+    assert other is not None
+    await proc.cluster.leases.renew()
+    assert not proc.cluster.owners[lost.code].holding
+    assert proc.cluster.owners[kept.code].holding
+    await proc.forget_snapshots(lost, kept)
+    proc.world.run(0.1)
+    await proc.write_period()
+    assert not await proc.written(lost)  # a stale owner writes no snapshot
+    assert await proc.written(kept)
+    await proc.cluster._keep_leases()
+    assert lost.code not in proc.cluster.owners and lost.code not in proc.world.registry.rooms
+    assert kept.code in proc.cluster.owners and proc.cluster.owners[kept.code].holding
+    assert await proc.bus.get_lease(keys.room_owner(lost.code)) == other
+    assert await proc.bus.get_lease(keys.room_owner(kept.code)) is not None
+
+
+async def test_the_lobby_listing_is_written_for_every_room_at_once(
+    proc: Process, backend: Backend
+) -> None:
+    rooms = [await proc.create() for _ in range(3)]
+    await proc.bus.delete(keys.LOBBY_ROOMS, f"{keys.LOBBY_ROOMS}:data")
+    await proc.cluster.directory.refresh(proc.cluster.owners)
+    listed = await backend.peer().presence_list(keys.LOBBY_ROOMS)
+    assert sorted(listed) == sorted(r.code for r in rooms)
+    rooms[0].join(RecordingPeer(), "Ada", spectate=False)
+    await proc.cluster.directory.refresh(proc.cluster.owners)
+    listed = await backend.peer().presence_list(keys.LOBBY_ROOMS)
+    assert b'"players": 1' in listed[rooms[0].code]
+    assert b'"players": 0' in listed[rooms[1].code]
+    await backend.advance(ROOM_TTL_S * 0.7)
+    await proc.cluster.directory.refresh(proc.cluster.owners)  # refreshed: alive past the TTL
+    await backend.advance(ROOM_TTL_S * 0.7)
+    assert len(await backend.peer().presence_list(keys.LOBBY_ROOMS)) == 3
