@@ -42,6 +42,7 @@ class Connection:
         # change once it is open, so they are fetched once rather than per frame.
         self._protocol = ws.protocol
         self._transport = ws.transport
+        self._game = ws if isinstance(ws, GameConnection) else None
         self._write_buffer_high = config.write_buffer_high
         self.owes_keyframe = True
         self.chat_limiter = ChatLimiter(config.chat_lines_per_10s, now)
@@ -50,9 +51,12 @@ class Connection:
         self.close_task: asyncio.Task[None] | None = None
 
     def _open(self) -> bool:
-        return (
-            not self.closing and self._protocol.state is OPEN and not self._transport.is_closing()
-        )
+        if self.closing or self._transport.is_closing():
+            return False
+        game = self._game
+        if game is not None:
+            return game.open_for_frames  # see GameConnection: no property call per frame
+        return self._protocol.state is OPEN
 
     def _stuck(self, backlog: int) -> bool:
         """Note whether the client is behind; true once it has been for slow_client_s."""

@@ -1,4 +1,4 @@
-"""The websocket connection class the server runs on: `websockets`' own, with two shortcuts.
+"""The websocket connection class the server runs on: `websockets`' own, with shortcuts.
 
 A player's intents are tiny binary messages, a few a second from every player. Through the
 library's normal path each one is parsed by a chain of generators, queued, wakes the
@@ -52,6 +52,15 @@ class GameConnection(ServerConnection):
     """A server connection that can hand complete binary messages to a handler at once."""
 
     binary_handler: BinaryHandler | None = None
+    # Whether frames may still be written: false from the moment the protocol leaves OPEN (a
+    # close frame sent or received, the stream ended). Every such change makes bytes that the
+    # library writes out with `send_data()`, so the flag is kept there; a room writing a state
+    # frame then reads a plain attribute instead of calling the protocol's `state` property.
+    open_for_frames = False
+
+    def send_data(self) -> None:
+        super().send_data()
+        self.open_for_frames = self.protocol.state is State.OPEN
 
     def data_received(self, data: bytes) -> None:
         if (

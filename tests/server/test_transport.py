@@ -184,3 +184,25 @@ async def test_a_small_frame_over_the_size_limit_is_still_refused(open_pair: Con
     await asyncio.wait_for(ws.wait_closed(), 5)
     assert ws.close_code == 1009
     assert peer.received == [("binary", b"x" * 10)]
+
+
+async def test_frames_stop_as_soon_as_the_peer_sends_its_close(open_pair: Connect) -> None:
+    ws, peer = await open_pair()
+    assert peer.ws.open_for_frames
+    ws.protocol.send_close(1000, "bye")
+    ws.transport.write(b"".join(ws.protocol.data_to_send()))
+    for _ in range(200):
+        if not peer.ws.open_for_frames:
+            break
+        await asyncio.sleep(0.01)
+    # The server has answered the close; the TCP connection may still be open, but no data
+    # frame may follow a close frame.
+    assert not peer.ws.open_for_frames
+
+
+async def test_frames_stop_as_soon_as_the_server_starts_closing(open_pair: Connect) -> None:
+    _, peer = await open_pair()
+    closing = asyncio.create_task(peer.ws.close(1001, "going away"))
+    await asyncio.sleep(0)  # the close frame is written before the peer's reply comes back
+    assert not peer.ws.open_for_frames and not peer.ws.transport.is_closing()
+    await closing
