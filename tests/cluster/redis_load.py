@@ -70,7 +70,8 @@ async def commandstats(url: str) -> Counter[str]:
 
 
 async def _monitor(port: int, sent: Counter[str], ready: asyncio.Event) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    # a line carries a whole command: a batch of snapshots is several hundred KB
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 26)
     try:
         writer.write(b"MONITOR\r\n")
         await writer.drain()
