@@ -360,7 +360,8 @@ class Cluster:
             if snap is not None:
                 made.append((owner, *snap))
                 await asyncio.sleep(0)  # a build takes a while: let a tick in between
-        made = [m for m in made if m[0].holding]  # a lease lost during the builds: not ours
+        # a room disposed, stepped down or handed over during the builds is not ours to write
+        made = [m for m in made if m[0].holding and self.owners.get(m[0].room.code) is m[0]]
         if made:
             batch = {keys.room_snapshot(owner.room.code): data for owner, data, _ in made}
             await self.bus.set_many(batch, SNAPSHOT_TTL_S)
