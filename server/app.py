@@ -83,6 +83,7 @@ class App:
             ping_interval=self.config.ping_interval_s,
             ping_timeout=self.config.ping_timeout_s,
             close_timeout=2,
+            backlog=self.config.listen_backlog,
         )
         sockets = list(self.server.sockets)
         if sockets:

@@ -70,6 +70,10 @@ class Config:
     max_message_bytes: int = 4096
     max_connections: int = 10_000
     max_connections_per_ip: int = 32
+    # Connections the kernel completes and queues while the loop is busy (capped by the
+    # kernel's somaxconn). asyncio's default of 100 drops arrivals in a burst of reconnects,
+    # and a dropped SYN is retried only after a second, then three.
+    listen_backlog: int = 4096
     # Behind a load balancer every peer address is the balancer's: take the client's address
     # from X-Forwarded-For, this many entries from the right (1 behind one ALB; 0 = ignore it).
     forwarded_for_hops: int = 0
@@ -133,6 +137,7 @@ class Config:
             max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 4096, 256, 1 << 20),
             max_connections=_int(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
             max_connections_per_ip=_int(env, "MAX_CONNECTIONS_PER_IP", 32, 1, 100_000),
+            listen_backlog=_int(env, "LISTEN_BACKLOG", 4096, 1, 65535),
             forwarded_for_hops=_int(env, "FORWARDED_FOR_HOPS", 0, 0, 10),
             messages_per_second=_float(env, "MESSAGES_PER_SECOND", 30.0, 1.0, 10_000.0),
             message_burst=_int(env, "MESSAGE_BURST", 60, 1, 100_000),

@@ -26,12 +26,14 @@ def test_values_from_the_environment() -> None:
             "SOCKET_SEND_BUFFER": "0",
             "GAME_OVER_HOLD_S": "2.5",
             "PUBLIC_URL": "https://pac.example/",
+            "LISTEN_BACKLOG": "512",
         }
     )
     assert (c.port, c.send_hz, c.metrics_port, c.forwarded_for_hops) == (9000, 30, 9100, 1)
     assert c.allowed_origins == ("https://a.example", "https://b.example")
     assert (c.socket_send_buffer, c.game_over_hold_s) == (0, 2.5)
     assert c.url == "https://pac.example/"
+    assert c.listen_backlog == 512 and Config.from_env({}).listen_backlog == 4096
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,7 @@ def test_values_from_the_environment() -> None:
         ({"FORWARDED_FOR_HOPS": "-1"}, "FORWARDED_FOR_HOPS"),
         ({"GAME_OVER_HOLD_S": "soon"}, "GAME_OVER_HOLD_S"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"LISTEN_BACKLOG": "0"}, "LISTEN_BACKLOG"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], needle: str) -> None:
