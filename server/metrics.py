@@ -169,7 +169,7 @@ class AppCollector(Collector):
             ),
             (
                 "pacarena_tick_duration_seconds",
-                "Time to run one scheduler batch (all rooms' ticks and flushes)",
+                "Time to run one scheduler batch of ticks (every room's; flushes run after)",
                 STATS.tick_duration,
             ),
             (

@@ -6,6 +6,11 @@ and then calls each room's `flush()` once; simulated time never runs faster than
 If the process falls further behind than that, the missed ticks are dropped (and counted)
 instead of spiralling. A room that raises is removed and told why; the others keep ticking.
 So is a room that keeps overrunning its per-tick time budget: it cannot starve the others.
+
+Ticks come first. `run()` steps every room, then works through the flushes (where rooms
+write their state frames: most of a busy server's time) a few rooms at a time, letting the
+network in between, and steps the rooms again the moment the next tick is due, so one tick's
+sends never make the next tick late.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 log = logging.getLogger("server.scheduler")
+
+FLUSH_CHUNK = 8  # rooms flushed between two chances for the network and the next tick
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -66,8 +74,11 @@ class Scheduler:
         self.room_budget_s = room_budget_s
         self.room_strikes = room_strikes
         self._strikes: dict[tuple[str, str], int] = {}
+        # Rooms that ticked and owe a flush, in the order they ticked, and for which tick.
+        self._flush_order: deque[str] = deque()
+        self._owed: dict[str, int] = {}
         self._stopped = False
-        # Called after each batch with (lateness of its first tick, batch duration), seconds.
+        # Called after each batch with (lateness of its first tick, time its ticks took), seconds.
         self.observe: Callable[[float, float], None] | None = None
 
     def add(self, room: Ticked) -> None:
@@ -85,8 +96,12 @@ class Scheduler:
         """The scheduled time of the next tick (rooms use tick time, not the wall clock)."""
         return self.due(self.n)
 
-    def run_due(self) -> int:
-        """Run every tick that is due now (bounded); return how many ran."""
+    def run_due(self, flush: bool = True) -> int:
+        """Run every tick that is due now (bounded); return how many ran.
+
+        Each room that ticked then owes a flush: at once with `flush`, else left for
+        `flush_pending()`.
+        """
         now = self.clock()
         behind = int((now - self.due(self.n)) // self.period) + 1 if now >= self.due(self.n) else 0
         if behind > self.max_catch_up:
@@ -101,25 +116,28 @@ class Scheduler:
             ran += 1
         if ran:
             self.late_max = max(self.late_max, now - self.due(first))
-            self._run_rooms(first, ran)
+            self._tick_rooms(first, ran)
             self.n = first + ran
             if self.observe is not None:
                 self.observe(now - self.due(first), self.clock() - now)
+        if flush:
+            self.flush_pending()
         return ran
 
-    def _run_rooms(self, first: int, count: int) -> None:
-        """Each room in turn: its `count` ticks from `first`, then its flush.
+    def _tick_rooms(self, first: int, count: int) -> None:
+        """Each room in turn runs its `count` ticks from `first`, then owes a flush.
 
-        One pass per room rather than one per tick and another for the flushes: rooms do not
-        touch one another, and a pass over hundreds of rooms is not free.
+        One pass per room rather than one per tick: rooms do not touch one another, and a pass
+        over hundreds of rooms is not free.
         """
         clock = self.clock
         last = first + count - 1
         rooms = self.rooms
+        owed = self._owed
         for key, room in list(rooms.items()):
             if rooms.get(key) is not room:
                 continue  # closed by another room's tick in this pass
-            n, what = first, "tick"
+            n = first
             try:
                 started = clock()
                 while n <= last:
@@ -132,12 +150,43 @@ class Scheduler:
                     if rooms.get(key) is not room:
                         break  # the room closed itself
                 else:
-                    what = "flush"
-                    room.flush(last, self.due(last))
-                    self._within_budget("flush", key, room, last, clock() - started)
+                    if key not in owed:
+                        self._flush_order.append(key)
+                    owed[key] = last  # a room owing two flushes gets one, for its last tick
             except Exception as exc:
-                log.exception("room failed", extra={"room": key, "tick": n, "phase": what})
+                log.exception("room failed", extra={"room": key, "tick": n, "phase": "tick"})
                 self._fail(key, room, exc)
+
+    def flush_pending(self, until: float | None = None, limit: int | None = None) -> int:
+        """Flush the rooms that owe one, oldest first: all of them, or stop once the clock
+        reaches `until` or `limit` rooms are done. Return how many still owe one."""
+        clock = self.clock
+        order = self._flush_order
+        owed = self._owed
+        done = 0
+        while order and (limit is None or done < limit):
+            key = order.popleft()
+            n = owed.pop(key)
+            room = self.rooms.get(key)
+            if room is None:
+                continue  # closed since it ticked
+            started = clock()
+            try:
+                room.flush(n, self.due(n))
+            except Exception as exc:
+                log.exception("room failed", extra={"room": key, "tick": n, "phase": "flush"})
+                self._fail(key, room, exc)
+                continue
+            ended = clock()
+            self._within_budget("flush", key, room, n, ended - started)
+            done += 1
+            if self.rooms.get(key) is room:
+                # To the back of the line: the next tick queues its flushes in this order, so
+                # when they cannot all keep up, the ones flushed longest ago go first.
+                self.rooms[key] = self.rooms.pop(key)
+            if until is not None and ended >= until:
+                break
+        return len(order)
 
     def _within_budget(self, what: str, key: str, room: Ticked, n: int, took: float) -> bool:
         """Count a strike if `took` was over budget; stop the room at too many in a row.
@@ -164,11 +213,14 @@ class Scheduler:
             log.exception("room failure handler failed", extra={"room": key})
 
     async def run(self) -> None:
-        """Tick until `stop()`; sleeps until the next due tick."""
+        """Tick until `stop()`; between ticks, flush a few rooms at a time (see the module)."""
         if self.n == 0:
             self.start = self.clock()  # time spent before running is not a backlog
         while not self._stopped:
-            self.run_due()
+            self.run_due(flush=False)
+            while self.flush_pending(self.due(self.n), FLUSH_CHUNK) and not self._stopped:
+                await self.sleep(0)  # let the network in between two chunks
+                self.run_due(flush=False)  # a tick that came due goes before the rest
             delay = self.due(self.n) - self.clock()
             await self.sleep(max(0.0, delay))
 
