@@ -8,9 +8,11 @@ instead of spiralling. A room that raises is removed and told why; the others ke
 So is a room that keeps overrunning its per-tick time budget: it cannot starve the others.
 
 Ticks come first. `run()` steps every room, then works through the flushes (where rooms
-write their state frames: most of a busy server's time) a few rooms at a time, letting the
-network in between, and steps the rooms again the moment the next tick is due, so one tick's
-sends never make the next tick late.
+write their state frames: most of a busy server's time), looking at the clock after each
+room; the moment the next tick is due it lets the network in once and steps every room
+again before flushing on, so one tick's sends never make the next tick late. (Yielding to
+the network between every few rooms as well was tried: frames then left later under load,
+intent to frame p99 59 ms instead of 52 at 2,500 players, for no gain in tick lateness.)
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 log = logging.getLogger("server.scheduler")
-
-FLUSH_CHUNK = 8  # rooms flushed between two chances for the network and the next tick
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -157,14 +157,13 @@ class Scheduler:
                 log.exception("room failed", extra={"room": key, "tick": n, "phase": "tick"})
                 self._fail(key, room, exc)
 
-    def flush_pending(self, until: float | None = None, limit: int | None = None) -> int:
+    def flush_pending(self, until: float | None = None) -> int:
         """Flush the rooms that owe one, oldest first: all of them, or stop once the clock
-        reaches `until` or `limit` rooms are done. Return how many still owe one."""
+        reaches `until`. Return how many still owe one."""
         clock = self.clock
         order = self._flush_order
         owed = self._owed
-        done = 0
-        while order and (limit is None or done < limit):
+        while order:
             key = order.popleft()
             n = owed.pop(key)
             room = self.rooms.get(key)
@@ -179,7 +178,6 @@ class Scheduler:
                 continue
             ended = clock()
             self._within_budget("flush", key, room, n, ended - started)
-            done += 1
             if self.rooms.get(key) is room:
                 # To the back of the line: the next tick queues its flushes in this order, so
                 # when they cannot all keep up, the ones flushed longest ago go first.
@@ -213,14 +211,14 @@ class Scheduler:
             log.exception("room failure handler failed", extra={"room": key})
 
     async def run(self) -> None:
-        """Tick until `stop()`; between ticks, flush a few rooms at a time (see the module)."""
+        """Tick until `stop()`; flush between ticks, the ticks first (see the module)."""
         if self.n == 0:
             self.start = self.clock()  # time spent before running is not a backlog
         while not self._stopped:
             self.run_due(flush=False)
-            while self.flush_pending(self.due(self.n), FLUSH_CHUNK) and not self._stopped:
-                await self.sleep(0)  # let the network in between two chunks
-                self.run_due(flush=False)  # a tick that came due goes before the rest
+            while self.flush_pending(until=self.due(self.n)) and not self._stopped:
+                await self.sleep(0)  # a tick is due: let the network in once, then step
+                self.run_due(flush=False)
             delay = self.due(self.n) - self.clock()
             await self.sleep(max(0.0, delay))
 
