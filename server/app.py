@@ -138,6 +138,7 @@ class App:
     # --- websockets ----------------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
+        assert isinstance(ws, GameConnection)  # serve(create_connection=GameConnection)
         ip = client_ip(ws, self.config.forwarded_for_hops)
         if len(self.sessions) >= self.config.max_connections:
             metrics.STATS.refused["global_cap"] += 1

@@ -89,14 +89,15 @@ class Owner(RoomObserver):
         return True
 
     async def save(self) -> None:
-        """Write the snapshot now (only while holding the lease: a stale owner must not)."""
-        if not self.holding:
+        """Write the snapshot now, unless it is the one last written (only while holding the
+        lease: a stale owner must not)."""
+        made = self.snapshot()
+        if made is None:
             return
-        mark = snapshot.mark(self.room, self.epoch)
-        data = snapshot.dump(self.room, self.epoch)
+        data, mark = made
         with contextlib.suppress(BusUnavailable):
             await self.bus.set(keys.room_snapshot(self.room.code), data, SNAPSHOT_TTL_S)
-            self._saved = mark
+            self.saved(mark)
 
     def snapshot(self) -> tuple[bytes, tuple[object, ...] | None] | None:
         """The snapshot to write and its mark, for a batch; None while not holding the lease or

@@ -11,11 +11,8 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Final
 
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
 from server import protocol
 from server.chat import ChatLimiter, TokenBucket
@@ -29,20 +26,17 @@ log = logging.getLogger("server.session")
 
 FLOOD_WINDOW_S = 5.0
 TEXT_BACKLOG_FACTOR = 16  # times write_buffer_high
-OPEN: Final = State.OPEN  # looked up once: every state frame sent checks it
 
 
 class Connection:
     """A websocket as rooms see it: synchronous, never-raising sends."""
 
-    def __init__(self, ws: ServerConnection, config: Config, now: float) -> None:
+    def __init__(self, ws: GameConnection, config: Config, now: float) -> None:
         self.ws = ws
         self.config = config
-        # Every state frame sent reads these; a connection's protocol and transport never
-        # change once it is open, so they are fetched once rather than per frame.
-        self._protocol = ws.protocol
+        # Every state frame sent reads these; a connection's transport never changes once it
+        # is open, so they are fetched once rather than per frame.
         self._transport = ws.transport
-        self._game = ws if isinstance(ws, GameConnection) else None
         self._write_buffer_high = config.write_buffer_high
         self.owes_keyframe = True
         self.chat_limiter = ChatLimiter(config.chat_lines_per_10s, now)
@@ -51,16 +45,12 @@ class Connection:
         self.close_task: asyncio.Task[None] | None = None
 
     def _open(self) -> bool:
-        if self.closing or self._transport.is_closing():
-            return False
-        game = self._game
-        if game is not None:
-            return game.open_for_frames  # see GameConnection: no property call per frame
-        return self._protocol.state is OPEN
+        # open_for_frames, not the protocol's state property: see GameConnection
+        return not self.closing and self.ws.open_for_frames and not self._transport.is_closing()
 
     def _stuck(self, backlog: int) -> bool:
         """Note whether the client is behind; true once it has been for slow_client_s."""
-        if backlog <= self.config.write_buffer_high:
+        if backlog <= self._write_buffer_high:
             self.slow_since = None
             return False
         now = time.monotonic()
@@ -75,7 +65,7 @@ class Connection:
         if not self._open():
             return
         backlog = self._transport.get_write_buffer_size()
-        if backlog > TEXT_BACKLOG_FACTOR * self.config.write_buffer_high or self._stuck(backlog):
+        if backlog > TEXT_BACKLOG_FACTOR * self._write_buffer_high or self._stuck(backlog):
             self.close(1008, "too slow: the connection cannot keep up")
             return
         try:
@@ -115,7 +105,7 @@ class Connection:
 class Session:
     """Runs one connection from `hello` to close."""
 
-    def __init__(self, ws: ServerConnection, config: Config, registry: RoomDirectory) -> None:
+    def __init__(self, ws: GameConnection, config: Config, registry: RoomDirectory) -> None:
         now = time.monotonic()
         self.ws = ws
         self.config = config
@@ -134,17 +124,14 @@ class Session:
         self.conn.send_text(protocol.error(code, message, ref))
 
     async def run(self) -> None:
-        fast = self.ws if isinstance(self.ws, GameConnection) else None
-        if fast is not None:
-            fast.binary_handler = self.receive  # intents skip the reader task (see transport)
+        self.ws.binary_handler = self.receive  # intents skip the reader task (see transport)
         try:
             async for data in self.ws:
                 self.receive(data)
         except ConnectionClosed:
             pass
         finally:
-            if fast is not None:
-                fast.binary_handler = None
+            self.ws.binary_handler = None
             self._gone()
         # Returning closes with 1000; let a close we started (with its own code) finish first.
         if self.conn.close_task is not None:

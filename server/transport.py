@@ -78,7 +78,7 @@ class GameConnection(ServerConnection):
     def _at_boundary(self) -> bool:
         protocol = self.protocol
         return (
-            protocol.state is State.OPEN
+            self.open_for_frames
             and not protocol.reader.buffer
             and protocol.current_size is None  # not inside a fragmented message
             and not self.recv_messages.frames.queue  # nothing older still to be read
@@ -103,7 +103,7 @@ class GameConnection(ServerConnection):
             if payload_end > end:
                 break
             handler = self.binary_handler
-            if handler is None or protocol.state is not State.OPEN:
+            if handler is None or not self.open_for_frames:
                 break  # the previous message ended the session or the connection
             mask = data[position + 2 : position + 6]
             handler(apply_mask(data[position + 6 : payload_end], mask))

@@ -103,7 +103,7 @@ class EventKind(IntEnum):
     PLAYER_LEFT = 19  # player
 
 
-@dataclass(init=False, unsafe_hash=True)
+@dataclass(init=False, unsafe_hash=True, slots=True)
 class Event:
     """One thing that happened in a step. Immutable (`Final`, checked by mypy) rather than a
     frozen dataclass: a step can emit dozens, and compiled, a hand-written `__init__` builds
