@@ -112,8 +112,13 @@ class Registry:
         self.lobby_out: Callable[[ChatLine], None] | None = None
         self.on_dispose: list[Callable[[Room], None]] = []
         self.on_seat_freed: list[Callable[[str], None]] = []
+        # The lobby's members have not seen the latest change to a listed room; the encoded
+        # list is built at most once a second for all of them (see `room_list`).
         self._list_dirty = False
         self._list_sent = float("-inf")
+        self._list: str | None = None
+        self._list_built = float("-inf")
+        self._list_stale = False
         scheduler.add(self)
 
     # --- Ticked: the lobby's room list goes out at most once a second ---------------------------
@@ -126,10 +131,10 @@ class Registry:
         pass
 
     def flush(self, n: int, now: float) -> None:
-        if self._list_dirty and now - self._list_sent >= ROOM_LIST_PERIOD_S:
+        if self._list_dirty and self.lobby and now - self._list_sent >= ROOM_LIST_PERIOD_S:
             self._list_dirty = False
             self._list_sent = now
-            data = self.room_list()
+            data = self._build_list(now)
             for peer in self.lobby:
                 peer.send_text(data)
 
@@ -139,12 +144,32 @@ class Registry:
     # --- rooms ---------------------------------------------------------------------------------
 
     def room_list(self) -> str:
+        """The encoded list of public rooms for someone entering the lobby: the one built last,
+        unless rooms changed since and it is a second old (the lobby's own refresh period).
+
+        Every player who leaves a room comes back through the lobby; on a busy server that is
+        dozens a second, and a list of hundreds of rooms built for each of them cost more CPU
+        than running the rooms. A list up to a second old is then followed by a fresh one
+        within the second, as the lobby's members get.
+        """
+        now = self.scheduler.clock()
+        if self._list is None or (
+            self._list_stale and now - self._list_built >= ROOM_LIST_PERIOD_S
+        ):
+            return self._build_list(now)
+        return self._list
+
+    def _build_list(self, now: float) -> str:
         public = [r.summary() for r in self.rooms.values() if not r.private and not r.closed]
         public += [s for s in self.remote_summaries if s.code not in self.rooms]
-        return protocol.rooms(sorted(public, key=lambda s: s.code))
+        self._list = protocol.rooms(sorted(public, key=lambda s: s.code))
+        self._list_built = now
+        self._list_stale = False
+        return self._list
 
     def mark_list_dirty(self) -> None:
         self._list_dirty = True
+        self._list_stale = True
 
     def create(self, mode: Mode, private: bool, taken: Sequence[str] = ()) -> Room:
         if len(self.rooms) >= self.config.max_rooms:
@@ -171,7 +196,7 @@ class Registry:
         for seat in room.seats.values():
             self.tokens[seat.token] = room.code
         self.scheduler.add(room)
-        self._list_dirty = True
+        self.mark_list_dirty()
 
     def let_go(self, room: Room) -> None:
         """Stop running `room` here without disposing of it (another process runs it now)."""
@@ -181,7 +206,7 @@ class Registry:
         for seat in room.seats.values():
             self.tokens.pop(seat.token, None)
         room.closed = True
-        self._list_dirty = True
+        self.mark_list_dirty()
 
     def find(self, code: str) -> Room | None:
         room = self.rooms.get(code)
@@ -217,7 +242,7 @@ class Registry:
 
     def _changed(self, room: Room) -> None:
         if not room.private:
-            self._list_dirty = True
+            self.mark_list_dirty()
 
     def _dispose(self, room: Room) -> None:
         self.rooms.pop(room.code, None)
@@ -225,7 +250,7 @@ class Registry:
         self.history.drop(room.chat_key)
         for seat in room.seats.values():
             self.tokens.pop(seat.token, None)
-        self._list_dirty = True
+        self.mark_list_dirty()
         log.info("room disposed", extra={"room": room.code})
         for hook in self.on_dispose:
             hook(room)

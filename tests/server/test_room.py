@@ -260,3 +260,32 @@ def test_the_lobby_room_list_is_throttled_to_once_a_second(world: World) -> None
     before = len(watcher.of("rooms"))
     world.run(3.0)
     assert len(watcher.of("rooms")) == before  # nothing changed: nothing sent
+
+
+def test_lobby_entrants_share_the_list_built_last_for_up_to_a_second(world: World) -> None:
+    """Players streaming back into a busy lobby do not each cost a list of every room."""
+    room = world.registry.create(Mode.ARENA, private=False)
+    room.join(RecordingPeer(), "x", spectate=False)
+    first, second = RecordingPeer(), RecordingPeer()
+    world.registry.enter_lobby(first)
+    world.run(0.1)  # the lobby's list goes out
+    room.join(RecordingPeer(), "y", spectate=False)
+    world.run(0.4)
+    world.registry.enter_lobby(second)
+    assert second.of("rooms")[-1] == first.of("rooms")[-1]  # the list from before the join
+    assert second.of("rooms")[-1]["rooms"][0]["players"] == 1
+    world.run(0.6)  # and within the second, the fresh list the lobby gets
+    for peer in (first, second):
+        assert peer.of("rooms")[-1]["rooms"][0]["players"] == 2
+
+
+def test_an_empty_lobby_builds_no_list_and_the_next_entrant_gets_a_fresh_one(world: World) -> None:
+    room = world.registry.create(Mode.ARENA, private=False)
+    room.join(RecordingPeer(), "x", spectate=False)
+    early, late = RecordingPeer(), RecordingPeer()
+    world.registry.enter_lobby(early)
+    world.registry.leave_lobby(early)
+    room.join(RecordingPeer(), "y", spectate=False)
+    world.run(1.1)  # nobody in the lobby: the change waits
+    world.registry.enter_lobby(late)
+    assert late.of("rooms")[-1]["rooms"][0]["players"] == 2
