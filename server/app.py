@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from server import http, metrics, protocol
+from server import collector, http, metrics, protocol
 from server.chat import MemoryChatHistory
 from server.config import Config
 from server.rooms import Registry
@@ -226,6 +226,7 @@ async def run(config: Config) -> None:
     """Serve until SIGTERM or SIGINT, then drain and return."""
     app = App(config)
     await app.start()
+    collector.tune()  # after startup, so that what it made is frozen (see server.collector)
     if not config.log_json or sys.stdout.isatty():
         print(f"Pac-Arena is running at {config.url}", flush=True)
     else:

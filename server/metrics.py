@@ -83,6 +83,10 @@ class Stats:
     tick_lateness: Histogram = field(default_factory=Histogram)
     tick_duration: Histogram = field(default_factory=Histogram)
     intent_to_frame: Histogram = field(default_factory=lambda: Histogram(INTENT_BUCKETS))
+    # Cyclic garbage collector pauses, by generation (server.collector times them).
+    gc_pause: tuple[Histogram, ...] = field(
+        default_factory=lambda: tuple(Histogram() for _ in range(3))
+    )
 
     def observe_tick(self, lateness: float, duration: float) -> None:
         """Record one scheduler batch: how late its first tick started and how long it ran."""
@@ -180,6 +184,14 @@ class AppCollector(Collector):
             ),
         ):
             yield HistogramMetricFamily(name, doc, buckets=hist.cumulative(), sum_value=hist.total)
+        pauses = HistogramMetricFamily(
+            "pacarena_gc_pause_seconds",
+            "Cyclic garbage collections by generation: each one pauses every room's tick",
+            labels=["generation"],
+        )
+        for generation, hist in enumerate(STATS.gc_pause):
+            pauses.add_metric([str(generation)], hist.cumulative(), sum_value=hist.total)
+        yield pauses
 
 
 def registry_for(gauges: Callable[[], Gauges]) -> CollectorRegistry:
