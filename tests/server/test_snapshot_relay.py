@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pytest
 
 from server import protocol, relay, snapshot
 from server.chat import MemoryChatHistory
@@ -53,6 +56,44 @@ def test_snapshot_restores_the_game_seats_and_chat_exactly() -> None:
         for _ in range(120):
             r.arena.step()
     assert copy.arena.to_state() == room.arena.to_state()
+
+
+def test_a_version_1_snapshot_from_an_older_process_restores_the_same_game() -> None:
+    world = World(countdown_s=0.0)
+    room = world.registry.create(Mode.ARENA, private=False)
+    room.join(RecordingPeer(), "Ada", spectate=False)
+    room.join(RecordingPeer(), "Bob", spectate=False)
+    world.run(2.0)
+    raw = snapshot.dump(room, epoch=3)
+    current = json.loads(raw)
+    assert current["v"] == 2 and isinstance(current["arena"]["rng"][1], str)
+    assert isinstance(current["arena"]["pellets"], str)
+    old = snapshot.peek(raw)  # pellets and the RNG's 625 words as JSON numbers, as in version 1
+    old["v"] = 1
+    assert len(old["arena"]["rng"][1]) == 625
+    raw_v1 = json.dumps(old).encode()
+    assert len(raw) < 0.7 * len(raw_v1)
+    copies = [
+        snapshot.restore(
+            data, world.config, MemoryChatHistory(10), 0.0, lambda r: None, lambda r: None, str
+        )
+        for data in (raw, raw_v1)
+    ]
+    for copy in copies:
+        for _ in range(300):
+            copy.arena.step()
+    assert copies[0].arena.to_state() == copies[1].arena.to_state()
+    assert copies[0].arena.rng.random() == copies[1].arena.rng.random()
+
+
+def test_a_snapshot_with_a_broken_rng_state_is_refused() -> None:
+    world = World(countdown_s=0.0)
+    room = world.registry.create(Mode.ARENA, private=False)
+    room.join(RecordingPeer(), "Ada", spectate=False)
+    data = json.loads(snapshot.dump(room, epoch=1))
+    data["arena"]["rng"][1] = data["arena"]["rng"][1][:-4]  # three bytes short of a word
+    with pytest.raises(ValueError, match="RNG"):
+        snapshot.peek(json.dumps(data).encode())
 
 
 def test_relay_messages_round_trip() -> None:
