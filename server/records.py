@@ -2,7 +2,9 @@
 
 Rooms are synchronous and the bus is not: each hook queues its write as a task, so a slow or
 absent backend never stalls a tick. A finished game is retried a few times (its id makes the
-write idempotent); analytics events are best effort (dropped ones are counted).
+write idempotent); analytics events are best effort (dropped ones are counted) and go out
+together, one call every BATCH_S at most: a busy process has notable events (deaths, ghosts
+eaten, joins) many times a second, and a call and a task for each cost more than the events.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ log = logging.getLogger("server.records")
 
 RECORD_TRIES = 5
 RETRY_S = 1.0
+BATCH_S = 0.1
 
 
 class Recorder(RoomObserver):
@@ -36,18 +39,33 @@ class Recorder(RoomObserver):
         self.events = events
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started: dict[str, float] = {}  # game id -> unix start time
+        self._pending: list[Event] = []  # analytics events for the next batch
+        self._batching = False
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> bool:
         try:
             task = asyncio.get_running_loop().create_task(coro)
         except RuntimeError:  # no loop (a room driven by hand in a unit test)
             coro.close()
-            return
+            return False
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
+
+    def _log(self, *events: Event) -> None:
+        self._pending += events
+        if not self._batching:
+            self._batching = self._spawn(self._send_batch())
+            if not self._batching:
+                self._pending.clear()
+
+    async def _send_batch(self) -> None:
+        await asyncio.sleep(BATCH_S)
+        batch, self._pending, self._batching = self._pending, [], False
+        await self.events.record(*batch)
 
     def _event(self, kind: Kind, room: Room, player: str = "", value: int = 0) -> None:
-        self._spawn(self.events.record(Event(kind, room.code, player, value, "", time.time())))
+        self._log(Event(kind, room.code, player, value, "", time.time()))
 
     def game_started(self, room: Room) -> None:
         self._started[room.game_id] = time.time()
@@ -59,7 +77,7 @@ class Recorder(RoomObserver):
         names = {s.id: s.name for s in room.seats.values()}
         notable = from_game(events, room.code, names, time.time())
         if notable:
-            self._spawn(self.events.record(*notable))
+            self._log(*notable)
 
     def game_over(self, room: Room, view: ArenaView) -> None:
         now = time.time()
@@ -73,7 +91,7 @@ class Recorder(RoomObserver):
         self._spawn(self._record(result))
         records = [Event(Kind.GAME_END, room.code, "", len(players), "", now)]
         records += [Event(Kind.SCORE, room.code, p.name, p.score, "", now) for p in players]
-        self._spawn(self.events.record(*records))
+        self._log(*records)
 
     async def _record(self, result: GameResult) -> None:
         for attempt in range(RECORD_TRIES):

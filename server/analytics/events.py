@@ -120,11 +120,13 @@ class EventLog:
         self.dropped = 0
 
     async def record(self, *events: Event) -> bool:
-        """Append events in order; False (and counted in `dropped`) when the bus is down."""
+        """Append events in order, in one call; False (and counted in `dropped`) when the bus
+        is down."""
+        if not events:
+            return True
+        stamped = [event if event.ts else replace(event, ts=self._now()) for event in events]
         try:
-            for event in events:
-                stamped = event if event.ts else replace(event, ts=self._now())
-                await self._bus.xadd(self.stream, stamped.fields(), self._maxlen)
+            await self._bus.xadd_many(self.stream, [e.fields() for e in stamped], self._maxlen)
         except BusUnavailable:
             self.dropped += len(events)
             return False

@@ -287,6 +287,12 @@ class Bus(ABC):
         """Append a record, keeping about the newest `maxlen`; returns its id."""
 
     @abstractmethod
+    async def xadd_many(
+        self, stream: str, records: Sequence[Mapping[str, bytes]], maxlen: int
+    ) -> list[str]:
+        """Append records in order in one round trip (as `xadd` each); returns their ids."""
+
+    @abstractmethod
     async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
         """Records with ids greater than `after`, oldest first."""
 

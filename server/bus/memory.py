@@ -292,6 +292,13 @@ class MemoryBus(Bus):
                 waiter.set_result(None)
         return entry_id
 
+    async def xadd_many(
+        self, stream: str, records: Sequence[Mapping[str, bytes]], maxlen: int
+    ) -> list[str]:
+        # Every record checked before any is stored, as the Redis pipeline is built first.
+        checked = [{name: as_bytes(value) for name, value in r.items()} for r in records]
+        return [await self.xadd(stream, values, maxlen) for values in checked]
+
     async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
         state = self._stream(stream)
         return [] if state is None else state.after(after, count)

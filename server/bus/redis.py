@@ -256,6 +256,19 @@ class RedisBus(Bus):
         )
         return _text(entry_id)
 
+    async def xadd_many(
+        self, stream: str, records: Sequence[Mapping[str, bytes]], maxlen: int
+    ) -> list[str]:
+        ids: list[str] = []
+        for first in range(0, len(records), BATCH):
+            # A pipeline, not a transaction: the appends need no isolation, only one round trip.
+            async with self._client.pipeline(transaction=False) as pipe:
+                for fields in records[first : first + BATCH]:
+                    values: dict[Any, Any] = {k: as_bytes(v) for k, v in fields.items()}
+                    pipe.xadd(stream, values, maxlen=maxlen, approximate=False)
+                ids += [_text(entry_id) for entry_id in await self._run(pipe.execute())]
+        return ids
+
     async def xrange(self, stream: str, after: str = "0", count: int = 100) -> list[Entry]:
         rows = await self._run(self._client.xrange(stream, min=f"({after}", max="+", count=count))
         return _entries(rows)

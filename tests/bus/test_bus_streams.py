@@ -36,6 +36,19 @@ async def test_stream_is_capped(bus: Bus) -> None:
     assert _numbers(await bus.xrange("events")) == [7, 8, 9, 10, 11]
 
 
+async def test_append_many_in_order_in_one_call(bus: Bus) -> None:
+    await _fill(bus, 2)
+    ids = await bus.xadd_many("events", [{"n": str(i).encode()} for i in range(2, 9)], 5)
+    assert len(ids) == 7 and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+    entries = await bus.xrange("events")
+    assert _numbers(entries) == [4, 5, 6, 7, 8]  # capped as each append would
+    assert [e.id for e in entries] == ids[-5:]
+    assert await bus.xadd_many("events", [], 5) == []
+    with pytest.raises(TypeError):
+        await bus.xadd_many("events", [{"n": b"9"}, {"n": "text"}], 5)  # type: ignore[dict-item]
+    assert _numbers(await bus.xrange("events")) == [4, 5, 6, 7, 8]  # nothing stored
+
+
 async def test_fields_are_bytes(bus: Bus) -> None:
     await bus.xadd("events", {"kind": b"death", "ghost": b"\x00\xff"}, 10)
     (entry,) = await bus.xrange("events")

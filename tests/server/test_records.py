@@ -57,6 +57,24 @@ async def test_game_over_is_recorded_once_even_when_reported_twice(
     assert Kind.JOIN in kinds and Kind.GAME_START in kinds and Kind.GAME_END in kinds
 
 
+async def test_events_of_many_rooms_go_out_together_in_order(
+    server: App, client: OpenClient
+) -> None:
+    room, _client = await playing_room(server, client)
+    await asyncio.sleep(0.3)  # the join and the start have gone out
+    before = len(await events_of(server))
+    recorder = server.shared.recorder
+    tasks = len(recorder._tasks)
+    for i in range(50):  # as many rooms reporting in the same moment
+        recorder.chatted(room, f"p{i}")
+    assert len(recorder._tasks) == tasks + 1  # one batch on its way, not fifty writes
+    assert len(await events_of(server)) == before  # it waits a moment for more
+    await asyncio.sleep(0.3)
+    new = (await events_of(server))[before:]
+    assert [e.player for e in new] == [f"p{i}" for i in range(50)]
+    assert {e.kind for e in new} == {Kind.CHAT}
+
+
 async def test_stats_show_who_is_online(server: App, client: OpenClient) -> None:
     _, c = await playing_room(server, client)
     other = await client(server)
