@@ -29,6 +29,7 @@ from server.handle import RoomHandle
 from server.owner import LEASE_TTL_S, SNAPSHOT_TTL_S, Owner
 from server.room import Peer, Room, Seat
 from server.rooms import Registry, RoomLike
+from server.session import Connection
 
 log = logging.getLogger("server.cluster")
 
@@ -177,20 +178,20 @@ class Cluster:
         # load balancer spreading arrivals evenly fills every process's rooms. Another
         # process's room only when no room here has a seat, and only a lonely one (one
         # player waiting, the count unchanged for a while), so that a few players online
-        # still meet: the count here is a second or two old, a room its owner is filling
-        # may be full already, and a full room makes the newcomer a spectator. Sending a seat
-        # there counts as a change of its count, so it is not lonely again for a while.
+        # still meet. The count here is a second or two old: a room its owner is filling may
+        # be full by the time the join arrives, and then the owner sends the player back to
+        # be seated here (`_seat_here`). Sending a seat there counts as a change of its
+        # count, so it is not lonely again for a while.
+        here = self._room_here_with_a_seat(mode)
+        if here is not None:
+            return here
         best: tuple[int, str] | None = None
-        for room in self.registry.rooms.values():
-            if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
-                best = max(best or (-1, ""), (len(room.seats), room.code))
-        if best is None:
-            for code, info in self.directory.remote.items():
-                usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
-                players = int(info["players"])
-                lonely = info.get("state") == "waiting" and players < LONELY_BELOW
-                if usable and lonely and self.directory.steady_for(code) >= STEADY_S:
-                    best = max(best or (-1, ""), (players, code))
+        for code, info in self.directory.remote.items():
+            usable = info["mode"] == protocol.MODE_NAMES[mode] and not info["private"]
+            players = int(info["players"])
+            lonely = info.get("state") == "waiting" and players < LONELY_BELOW
+            if usable and lonely and self.directory.steady_for(code) >= STEADY_S:
+                best = max(best or (-1, ""), (players, code))
         if best is not None:
             found = self.find(best[1])
             if found is not None:
@@ -198,6 +199,27 @@ class Cluster:
                     self.directory.seat_sent(best[1])
                 return found
         return self.create(mode, private=False)
+
+    def _room_here_with_a_seat(self, mode: Mode) -> RoomLike | None:
+        """This process's fullest public room of `mode` with a free seat."""
+        best: tuple[int, str] | None = None
+        for room in self.registry.rooms.values():
+            if room.mode is mode and not room.private and not room.closed and room.has_free_seat():
+                best = max(best or (-1, ""), (len(room.seats), room.code))
+        return self.find(best[1]) if best is not None else None
+
+    def _seat_here(self, peer: Peer, name: str, mode_name: str) -> None:
+        """Quick play sent `peer` to another process's room, which filled up before the join
+        arrived: seat them in a room of this process instead (never another process's: that
+        one could fill up too), and move their session there."""
+        mode = protocol.MODES.get(mode_name, Mode.ARENA)
+        room = self._room_here_with_a_seat(mode) or self.create(mode, private=False)
+        seat = room.quick_join(peer, name)
+        if seat is not None:
+            self.register_seat(room, seat)
+        if isinstance(peer, Connection):
+            peer.moved(room)
+        log.info("quick play seat found here instead", extra={"room": room.code})
 
     def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None:
         held = self.registry.seat_for(token)
@@ -227,7 +249,7 @@ class Cluster:
     def _handle(self, code: str) -> RoomHandle:
         handle = self.handles.get(code)
         if handle is None or handle.closed:
-            handle = RoomHandle(code, self.proc, self._intent_for(code))
+            handle = RoomHandle(code, self.proc, self._intent_for(code), self._seat_here)
             # Nothing heard yet: try for the room soon if no owner speaks up.
             handle.last_heard = time.monotonic() - SILENCE_S + 0.3
             self.handles[code] = handle
@@ -243,7 +265,7 @@ class Cluster:
     def _own(self, room: Room, lease: Any) -> RoomHandle:
         handle = self.handles.get(room.code)
         if handle is None or handle.closed:
-            handle = RoomHandle(room.code, self.proc, self._intent_for(room.code))
+            handle = RoomHandle(room.code, self.proc, self._intent_for(room.code), self._seat_here)
             self.handles[room.code] = handle
         handle.local = room
         self._stop_listening(keys.room_frames(room.code))

@@ -24,6 +24,9 @@ log = logging.getLogger("server.handle")
 KEYFRAME_ASK_S = 0.1  # at most this often a process asks the owner for a keyframe
 
 Intent = Callable[..., None]  # (op, conn, **args): queue an intent for the owner
+# (peer, name, mode): quick play sent a player here, but the room filled up before the owner
+# heard of them; their process finds them a seat elsewhere.
+Bounced = Callable[[Peer, str, str], None]
 
 
 @dataclass
@@ -39,9 +42,12 @@ class Member:
 class RoomHandle:
     """What a session holds in cluster mode (`RoomLike`)."""
 
-    def __init__(self, code: str, proc: str, intent: Intent) -> None:
+    def __init__(
+        self, code: str, proc: str, intent: Intent, bounced: Bounced | None = None
+    ) -> None:
         self.code = code
         self.proc = proc
+        self.bounced = bounced
         self.local: Room | None = None
         self.members: dict[Peer, Member] = {}
         self.by_conn: dict[str, Peer] = {}
@@ -88,6 +94,14 @@ class RoomHandle:
             return seat
         member = self._member(peer, name, spectate, None)
         self._intent("join", member.conn, name=name, spectate=spectate)
+        return None
+
+    def quick_join(self, peer: Peer, name: str) -> Seat | None:
+        if self.local is not None:
+            return self.join(peer, name, spectate=False)
+        member = self._member(peer, name, False, None)
+        # The owner seats them if a seat is still free, else sends them back ("full").
+        self._intent("join", member.conn, name=name, spectate=False, quick=True)
         return None
 
     def resume(self, seat: Seat, peer: Peer) -> None:
@@ -238,6 +252,9 @@ class RoomHandle:
         if text.event == "closed":
             self.gone("the room closed")
             return
+        if text.event == "full":
+            self._bounce(text)
+            return
         if not text.to:
             for peer in self.members:
                 peer.send_text(text.text)
@@ -247,6 +264,13 @@ class RoomHandle:
         if target is None:
             return
         self._deliver(target, text)
+
+    def _bounce(self, text: RelayedText) -> None:
+        proc, _, conn = text.to.partition("/")
+        peer = self.by_conn.get(conn) if proc == self.proc else None
+        member = self._forget(peer) if peer is not None else None
+        if peer is not None and member is not None and self.bounced is not None:
+            self.bounced(peer, member.name, text.text)
 
     def _deliver(self, peer: Peer, text: RelayedText) -> None:
         if text.close is not None:

@@ -225,6 +225,13 @@ class Owner(RoomObserver):
             if op == "join":
                 if room.seat_of(stub) is not None or stub in room.spectators:
                     return  # a repeated introduction: already here
+                if msg.get("quick") and not room.has_free_seat():
+                    # Quick play found a seat here from counts a second old, and the room
+                    # filled meanwhile: the player's process seats them elsewhere.
+                    del self.stubs[address]
+                    mode = protocol.MODE_NAMES[room.mode]
+                    self._send(RelayedText(0, mode, address, None, "full"))
+                    return
                 seat = room.join(stub, str(msg["name"]), bool(msg.get("spectate")))
                 if seat is not None and self.on_seat is not None:
                     self.on_seat(room, seat)

@@ -41,7 +41,9 @@ class RelayedText:
     text: str = ""
     to: str = ""  # "<proc>/<conn>"
     close: tuple[int, str] | None = None
-    event: str = ""  # "handover" or "closed": about the room itself
+    # "handover", "closed" or "owner": about the room itself; "full": quick play's seat for
+    # the peer `to` was gone (the mode's name in `text`)
+    event: str = ""
 
 
 def encode_frame(frame: RelayedFrame) -> bytes:

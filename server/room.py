@@ -150,6 +150,10 @@ class Room:
 
     # --- joining and leaving -------------------------------------------------------------------
 
+    def quick_join(self, peer: Peer, name: str) -> Seat | None:
+        """Quick play chose this room for its free seat (this process's rooms hold still)."""
+        return self.join(peer, name, spectate=False)
+
     def join(self, peer: Peer, name: str, spectate: bool) -> Seat | None:
         """Seat `peer` (or make it a spectator if asked or full); sends the join burst."""
         if spectate or not self.has_free_seat():

@@ -46,6 +46,9 @@ class RoomLike(Protocol):
 
     def join(self, peer: Peer, name: str, spectate: bool) -> Seat | None: ...
 
+    def quick_join(self, peer: Peer, name: str) -> Seat | None:
+        """Join for a seat that quick play found here (a room elsewhere may fill meanwhile)."""
+
     def resume(self, seat: Seat, peer: Peer) -> None: ...
 
     def leave(self, peer: Peer) -> None: ...

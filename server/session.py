@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from websockets.exceptions import ConnectionClosed
 
@@ -43,6 +44,13 @@ class Connection:
         self.slow_since: float | None = None
         self.closing = False
         self.close_task: asyncio.Task[None] | None = None
+        # Told when the cluster seats this connection in another room than the one its session
+        # entered (quick play's seat elsewhere was gone; see Cluster._seat_here).
+        self.on_moved: Callable[[RoomLike], None] | None = None
+
+    def moved(self, room: RoomLike) -> None:
+        if self.on_moved is not None:
+            self.on_moved(room)
 
     def _open(self) -> bool:
         # open_for_frames, not the protocol's state property: see GameConnection
@@ -111,6 +119,7 @@ class Session:
         self.config = config
         self.registry = registry
         self.conn = Connection(ws, config, now)
+        self.conn.on_moved = self._moved
         self.id = "s-" + secrets.token_hex(4)
         self.name: str | None = None
         self.room: RoomLike | None = None
@@ -209,7 +218,7 @@ class Session:
         if self.registry.draining:
             raise protocol.ProtocolError("draining", "this server is shutting down", _ref(msg))
         if isinstance(msg, protocol.QuickPlay):
-            return self._enter(self.registry.quick_play(msg.mode), spectate=False)
+            return self._enter(self.registry.quick_play(msg.mode), spectate=False, quick=True)
         if isinstance(msg, protocol.Create):
             return self._enter(self.registry.create(msg.mode, msg.private), spectate=False)
         if isinstance(msg, protocol.Join):
@@ -256,17 +265,23 @@ class Session:
         self.room = room
         room.resume(seat, self.conn)
 
-    def _enter(self, room: RoomLike, spectate: bool) -> None:
+    def _enter(self, room: RoomLike, spectate: bool, quick: bool = False) -> None:
         assert self.name is not None
         self.registry.leave_lobby(self.conn)
         self.room = room
-        seat = room.join(self.conn, self.name, spectate)
+        if quick:
+            seat = room.quick_join(self.conn, self.name)
+        else:
+            seat = room.join(self.conn, self.name, spectate)
         if seat is not None:
             self.registry.register_seat(room, seat)
         log.info(
             "entered room",
             extra={"session": self.id, "room": room.code, "player": seat.id if seat else None},
         )
+
+    def _moved(self, room: RoomLike) -> None:
+        self.room = room
 
     def _gone(self) -> None:
         self.registry.leave_lobby(self.conn)

@@ -133,6 +133,34 @@ async def _quick_play_across(p0: ServerProcess, p1: ServerProcess, open_client: 
     assert (await _seated(late, "Lou", type="quick_play", mode="arena"))["room"] == elsewhere
 
 
+async def test_quick_play_seats_a_player_here_when_the_room_elsewhere_filled_meanwhile(
+    own_redis: RedisServer, tmp_path: Path, open_client: OpenClient
+) -> None:
+    with cluster(own_redis.url, tmp_path, count=2) as (p0, p1):
+        host = await open_client(p0)
+        code = (await _seated(host, "Hal", type="create", mode="arena"))["room"]
+        late = await open_client(p1)
+        await late.hello("Lou")
+        await late.expect("rooms", lambda m: any(r["code"] == code for r in m["rooms"]))
+        await asyncio.sleep(2.5)  # p1 now sees a lonely room on p0 that holds still
+        # p0 fills it with its own players; p1's copy of the count is up to a second old.
+        locals_ = [await open_client(p0) for _ in range(7)]
+        for i, c in enumerate(locals_):
+            await c.hello(f"L{i}")
+            await c.send({"type": "quick_play", "mode": "arena"})
+        assert [(await c.expect("joined"))["room"] for c in locals_] == [code] * 7
+        await late.send({"type": "quick_play", "mode": "arena"})
+        joined = await late.expect("joined")
+        # Not a spectator in the full room: a seat in a room of p1's own.
+        assert joined["you"] is not None and joined["room"] != code, joined
+        assert not [m for m in late.messages if m["type"] == "error"]
+        # And the session is in that room: its chat and moves go there.
+        await late.send({"type": "chat", "channel": "room", "text": "here now"})
+        await late.expect("chat", lambda m: m["text"] == "here now" and m["from"] == "Lou")
+        await late.send({"type": "leave"})
+        await late.expect("left")
+
+
 async def _commands(url: str) -> int:
     """Commands Redis has processed so far (INFO stats), minus our own INFO call."""
     import redis.asyncio as aioredis
