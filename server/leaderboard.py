@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -94,8 +94,16 @@ class Leaderboard:
 
     async def player_online(self, player_id: str, name: str, room: str = "") -> None:
         """Mark a player online (call again well within `online_ttl_s` to stay listed)."""
-        data = json.dumps({"name": name, "room": room}).encode()
-        await self._bus.presence_set(f"{self._p}:online", player_id, self.online_ttl_s, data)
+        await self.players_online({player_id: (name, room)})
+
+    async def players_online(self, players: Mapping[str, tuple[str, str]]) -> None:
+        """`player_online` for each player id -> (name, room), in one round trip."""
+        if players:
+            data = {
+                pid: json.dumps({"name": name, "room": room}).encode()
+                for pid, (name, room) in players.items()
+            }
+            await self._bus.presence_set_many(f"{self._p}:online", data, self.online_ttl_s)
 
     async def player_offline(self, player_id: str) -> None:
         await self._bus.presence_remove(f"{self._p}:online", player_id)

@@ -96,6 +96,19 @@ async def test_online_players_expire_unless_refreshed(backend: Backend) -> None:
     assert (await lb.stats())["players_online"] == 0
 
 
+async def test_many_players_marked_online_in_one_call(backend: Backend) -> None:
+    lb = board(backend)
+    await lb.players_online({f"p{i}": (f"n{i}", f"r{i % 3}") for i in range(1500)})
+    await lb.players_online({})
+    online = await lb.online()
+    assert len(online) == 1500
+    assert {"id": "p7", "name": "n7", "room": "r1"} in online
+    await backend.advance(0.12)
+    await lb.players_online({"p7": ("n7", "r2")})
+    await backend.advance(0.12)
+    assert await lb.online() == [{"id": "p7", "name": "n7", "room": "r2"}]
+
+
 async def test_read_models_are_json(backend: Backend) -> None:
     lb = board(backend)
     await lb.record_game(game("g1", DAY2, ("ann", 10, True)))
