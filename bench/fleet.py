@@ -166,7 +166,9 @@ class Fleet:
             "send_hz": self.send_hz,
             "clients_in_rooms": len(in_room),
             "joined_by_port": dict(sorted(joined_by_port.items())),
-            "seated": sum(1 for b in self.bots if b.joined and b.you is not None),
+            # Whose latest join got a seat, not a spectator's place: a bot between two games
+            # (left one, its quick play for the next on the way) counts by the seat it had.
+            "seated": sum(1 for b in self.bots if b.you is not None),
             "join_retries": self.join_retries,
             "rooms": len(ports_by_room),
             # rooms whose players came in through more than one port (relayed, in a cluster)
