@@ -87,14 +87,15 @@ async def test_lease_acquire_is_exclusive(backend: Backend) -> None:
 
 async def test_lease_renew_only_by_owner(backend: Backend) -> None:
     bus = backend.bus
-    lease = await bus.acquire_lease("L", "proc-a", TTL)
+    ttl = 1.0  # longer than TTL: real time passes between the renewals on a busy machine
+    lease = await bus.acquire_lease("L", "proc-a", ttl)
     assert lease is not None
-    assert not await bus.renew_lease(Lease("L", "proc-b", lease.epoch), TTL)
-    assert not await bus.renew_lease(Lease("L", "proc-a", lease.epoch + 1), TTL)
+    assert not await bus.renew_lease(Lease("L", "proc-b", lease.epoch), ttl)
+    assert not await bus.renew_lease(Lease("L", "proc-a", lease.epoch + 1), ttl)
     # renewing keeps the lease alive past its first expiry
     for _ in range(3):
-        await backend.advance(TTL * 0.6)
-        assert await bus.renew_lease(lease, TTL)
+        await backend.advance(ttl * 0.6)
+        assert await bus.renew_lease(lease, ttl)
     assert await bus.get_lease("L") == lease
 
 

@@ -30,6 +30,7 @@ async def test_redis_commands_per_room_stay_within_budget(
     assert per_room.total_all <= ALL_PER_ROOM, report
     assert per_room.total_sent <= SENT_PER_ROOM, report
     # the batched calls: a snapshot per room every 0.5 s and a lease renewal every 0.67 s
-    # still happen (a room that stopped writing them would pass the budget for a bad reason)
-    assert per_room.all.get("set", 0.0) >= 1.5, report
-    assert per_room.all.get("pexpire", 0.0) >= 1.2, report
+    # still happen (a room that stopped writing them would pass the budget for a bad reason;
+    # a process the machine holds back writes a few fewer, so the floor is two thirds)
+    assert per_room.all.get("set", 0.0) >= 1.33, report
+    assert per_room.all.get("pexpire", 0.0) >= 1.0, report

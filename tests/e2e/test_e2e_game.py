@@ -81,6 +81,12 @@ def moved(duo: Duo, direction: int, sign: int, timeout_s: float = 4.0) -> tuple[
     raise AssertionError(f"Alice did not move {direction}: start {start_a}, now {seen}")
 
 
+def frame_and_x(page: Page, player: int) -> tuple[int, int]:
+    """The page's latest frame number and the player's x in it, read at once."""
+    state = page.evaluate("window.pacArena.state")
+    return state["frame"], next(p["x"] for p in state["players"] if p["id"] == player)
+
+
 def intents(page: Page) -> list[bytes]:
     """The binary direction intents the page has sent so far."""
     return [d for kind, _, d in page.wire if kind == "sent" and isinstance(d, bytes)]  # type: ignore[attr-defined]
@@ -93,8 +99,11 @@ def test_keys_in_one_page_move_its_pac_man_in_both(duo: Duo) -> None:
     for _ in range(4):  # held or repeated: the direction is sent once, when it changes
         duo.a.keyboard.press("ArrowRight")
     assert intents(duo.a)[sent_before:] == [bytes([0x10, RIGHT])]
-    xa, xb = moved(duo, RIGHT, +1)
-    assert abs(xa - xb) <= 16  # the two pages are at most a few frames apart
+    moved(duo, RIGHT, +1)
+    # Both pages show her where the server had her at the frame each drew last (a busy
+    # machine may hold one page's frames back a while; it may not put her elsewhere).
+    (fa, xa), (fb, xb) = (frame_and_x(page, duo.a_id) for page in (duo.a, duo.b))
+    assert abs(fa - fb) <= 60 and abs(xa - xb) <= 4 + 2 * abs(fa - fb)
     duo.a.keyboard.press("KeyA")  # WASD works too
     moved(duo, LEFT, -1)
     assert intents(duo.a)[sent_before:] == [bytes([0x10, RIGHT]), bytes([0x10, LEFT])]

@@ -139,7 +139,7 @@ async def test_fuzz_100k_frames(server: ServerProcess) -> None:
     # 20 a second, give or take scheduling; judged against the quiet windows because when the
     # whole machine stalls (a shared VM's CPUs), the quiet windows lose frames too.
     quiet_rate = min(20.0, quiet_frames / quiet_s, after_frames / after_s)
-    assert fuzz_frames / fuzz_s >= 0.85 * quiet_rate
+    assert fuzz_frames / fuzz_s >= 0.75 * quiet_rate
     assert fuzz_p99 <= max(quiet_p99, after_p99) + BUDGET_S + BUCKET_NOISE_S
     for p in players:
         await p.close()

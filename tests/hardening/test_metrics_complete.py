@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -49,8 +50,16 @@ async def test_every_required_metric_moves(server: ServerProcess) -> None:
         await ws.send(json.dumps({"type": "create", "mode": "arena"}))
         for i in range(12):  # over the burst of 5: some are refused
             await ws.send(json.dumps({"type": "ping", "t": i}))
-        await asyncio.sleep(1.0)
-        busy = server.metrics()
+        # A second's worth of play (20 frames, 60 batches), however slowly a busy machine
+        # gets through it: what is checked is that each metric moves, not how fast.
+        deadline = time.monotonic() + 15
+        while True:
+            await asyncio.sleep(0.25)
+            busy = server.metrics()
+            _, ticks = quantile(quiet, busy, "pacarena_tick_lateness_seconds", 0.99)
+            frames = busy.get("pacarena_state_frames_sent_total")
+            if (frames >= 10 and ticks >= 30) or time.monotonic() > deadline:
+                break
     assert busy.get("pacarena_connections") == 1
     assert busy.get("pacarena_rooms") == 1 and busy.get("pacarena_players") == 1
     assert busy.get("pacarena_messages_received_total") >= 14
@@ -60,8 +69,7 @@ async def test_every_required_metric_moves(server: ServerProcess) -> None:
     assert sent >= busy.get("pacarena_state_bytes_sent_total") + 100
     assert busy.get("pacarena_rate_limited_total") >= 5
     assert busy.get('pacarena_errors_sent_total{code="rate_limited"}') >= 1
-    # About 60 batches a second were timed: lateness and duration histograms are filled.
-    _, ticks = quantile(quiet, busy, "pacarena_tick_lateness_seconds", 0.99)
+    # Batches were timed: lateness and duration histograms are filled.
     assert ticks >= 30
     p50, _ = quantile(quiet, busy, "pacarena_tick_duration_seconds", 0.5)
     assert 0 < p50 < 0.0167

@@ -82,8 +82,10 @@ async def test_ten_second_redis_outage(pair: list[ServerProcess], own_redis: Red
         f"{[d - b for d, b in zip(during, errors_before, strict=True)]}; relayed frames back "
         f"{relay_back:.2f} s after Redis, cross-process lobby back within {lobby_back:.2f} s"
     )
-    # Local rooms never noticed: frames at 20 Hz all along.
-    assert max(local_gaps) < 0.5
+    # Local rooms never noticed: frames at 20 Hz all along. (A tick loop that waited on Redis
+    # would stall for seconds; a shared machine's CPUs alone have held both processes back
+    # for up to 0.9 s.)
+    assert max(local_gaps) < 1.0
     assert all(healthy_during)
     assert all(d > b for d, b in zip(during, errors_before, strict=True))
     for log in logs:
