@@ -79,10 +79,10 @@ async def eat_some(ada: Client, bob: Client, ada_id: int) -> None:
         await asyncio.sleep(0.3)
 
 
-def arena_of(raw: bytes) -> tuple[dict[int, int], int]:
-    """Scores by player and the pellet bitmask in a snapshot."""
+def arena_of(raw: bytes) -> tuple[dict[int, int], int, int]:
+    """Scores by player, the pellet bitmask and the simulation step in a snapshot."""
     view = Arena.from_state(snapshot.peek(raw)["arena"]).view()
-    return {p.id: p.score for p in view.players}, view.pellets
+    return {p.id: p.score for p in view.players}, view.pellets, view.frame
 
 
 async def test_kill_9_owner_room_resumes_elsewhere_with_scores(
@@ -99,7 +99,7 @@ async def test_kill_9_owner_room_resumes_elsewhere_with_scores(
     await asyncio.sleep(0.2)
     raw = await bus.get(keys.room_snapshot(code))
     assert raw is not None
-    scores, pellets = arena_of(raw)
+    scores, pellets, step = arena_of(raw)
     assert scores[ja["you"]] > 0
     p0.kill()
     before = len(bob_times)
@@ -107,14 +107,18 @@ async def test_kill_9_owner_room_resumes_elsewhere_with_scores(
     failover = bob_times[before] - frozen_at
     print(f"\nfailover: kill to first frame from the new owner {failover:.2f} s")
     assert failover < FAILOVER_LIMIT_S
-    # The new owner's first keyframe carries the snapshot's scores and pellets (at most a
-    # few ticks of play later).
+    # The new owner's first keyframe carries the snapshot's scores and pellets, plus what the
+    # steps it ran since could have eaten: each of two players at most a pellet (8 px) in 6
+    # steps (4 px in 3). A starved machine runs more steps before that keyframe goes out.
     await bob.wait_for(lambda: bob.pellets is not None and bob.frames[-1].kind == 1)
     assert bob.pellets is not None
+    played = bob.frames[-1].frame - step
+    assert 0 <= played <= FAILOVER_LIMIT_S * 60 * 2
     assert bob.pellets & ~pellets == 0, "pellets came back"
-    assert bin(pellets).count("1") - bin(bob.pellets).count("1") <= 3
+    eaten = bin(pellets).count("1") - bin(bob.pellets).count("1")
+    assert eaten <= 3 + 2 * played // 6
     for pid, score in scores.items():
-        assert score <= bob.scores[pid][0] <= score + 60
+        assert score <= bob.scores[pid][0] <= score + 60 + 50 * eaten
     # Ada's connection died with p0; she reconnects (to p2) with her token: same seat.
     ada2 = await open_client(p2)
     await ada2.hello("Ada", token=ja["token"])
@@ -138,7 +142,7 @@ async def test_sigterm_hands_rooms_over_without_a_kill(
     started = time.monotonic()
     status = await asyncio.to_thread(p0.term, 30.0)
     took = time.monotonic() - started
-    assert status == 0
+    assert status == 0, p0.log()[-3000:]
     assert took < 10, f"SIGTERM took {took:.1f} s"
     await ada.expect("reconnect", timeout=2)
     await ada.closed.wait()
@@ -176,10 +180,18 @@ async def test_redis_restart_mid_game_processes_recover(
         # Redis lost everything (no persistence); the owner wrote the seats' tokens again, so
         # Bob can move to another process and keep his seat.
         await bob.close()
-        await asyncio.sleep(2.0)  # every process has re-read the (restarted) token hash
-        bob2 = await open_client(p2)
-        await bob2.hello("Bob", token=jb["token"])
-        back = await bob2.expect("joined", timeout=5)
+        # Every process re-reads the (restarted) token hash once a second; until p2 has, the
+        # token is unknown there and Bob lands in the lobby, so he tries again.
+        deadline = time.monotonic() + 15
+        while True:
+            bob2 = await open_client(p2)
+            await bob2.hello("Bob", token=jb["token"])
+            try:
+                back = await bob2.expect("joined", timeout=3)
+                break
+            except TimeoutError:
+                assert time.monotonic() < deadline, "p2 never learned Bob's token again"
+                await bob2.close()
         assert (back["room"], back["you"]) == (code, jb["you"])
         # New rooms work across processes again.
         cy = await open_client(p2)

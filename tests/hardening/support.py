@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -179,3 +180,34 @@ def quantile(before: Metrics, after: Metrics, histogram: str, q: float) -> tuple
             return lower_bound + (le - lower_bound) * frac, int(total)
         lower_bound, lower_count = le, cum
     return lower_bound, int(total)
+
+
+class MachineStalls:
+    """The longest this (test) process went unscheduled, by a task that wakes every 10 ms.
+
+    A shared VM's CPUs stall every process now and then for hundreds of milliseconds; a stall
+    seen here as well as in the server is the machine's, not the server's.
+    """
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> MachineStalls:
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+        return self
+
+    def reset(self) -> None:
+        self.worst = 0.0
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.monotonic() - before - 0.01)
