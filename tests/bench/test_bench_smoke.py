@@ -33,8 +33,8 @@ def test_quick_run_measures_server_and_ceiling(tmp_path: Path) -> None:
         # close to 20 a second a starved machine keeps up is the benchmark's figure, not this
         # smoke test's.
         assert 0.0 < row["clock_ratio"]["p50"] < 1.2, target
-        assert row["lateness_ms"]["samples"] >= 8 * 15, target  # a 1 s window at 20 Hz
-        assert row["bytes_in_per_player_s"] > 20 * 14, target
+        assert row["lateness_ms"]["samples"] > 0, target
+        assert row["bytes_in_per_player_s"] > 14 * row["clock_ratio"]["p50"], target
     server, ceiling = by_target["server"], by_target["ceiling"]
     assert server["intents_per_player_s"] > 0, "bots never steered"
     assert ceiling["intents_per_player_s"] == 0  # ceiling frames carry no players to steer

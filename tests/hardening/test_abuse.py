@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from server import protocol
 from server.game.view import Direction, Phase
 from tests.hardening.players import TimedClient, room_of_two, steer
-from tests.hardening.support import ServerProcess
+from tests.hardening.support import MachineStalls, ServerProcess
 
 FLOOD_RATE = 10_000  # messages per second
 
@@ -83,11 +83,13 @@ async def test_a_10k_per_second_flood_is_throttled_then_cut_while_others_play(
     quiet_from = time.monotonic()
     await asyncio.sleep(1.5)
     flood_from = time.monotonic()
+    stalls = MachineStalls().start()
     # An attacker floods, gets cut, reconnects and floods again, for about three seconds.
     results = []
     while time.monotonic() - flood_from < 3:
         results.append(await flood_once(server.ws_url))
     flood_to = time.monotonic()
+    await stalls.stop()
     stop.set()
     await steering
     cuts = [r[0] for r in results]
@@ -98,7 +100,8 @@ async def test_a_10k_per_second_flood_is_throttled_then_cut_while_others_play(
         f"{max(r[3] for r in results) * 1000:.0f} ms; throttled after "
         f"{max(r[1] or 0 for r in results) * 1000:.0f} ms at worst; players' worst frame gap "
         f"{max(p.worst_gap(flood_from, flood_to) for p in players) * 1000:.0f} ms in the flood, "
-        f"{max(p.worst_gap(quiet_from, flood_from) for p in players) * 1000:.0f} ms before"
+        f"{max(p.worst_gap(quiet_from, flood_from) for p in players) * 1000:.0f} ms before; "
+        f"this process's own worst stall in the flood {stalls.worst * 1000:.0f} ms"
     )
     for cut, throttled, _, handshake, code, reason in results:
         assert throttled is not None  # a rate_limited error came before the close frame
@@ -107,9 +110,11 @@ async def test_a_10k_per_second_flood_is_throttled_then_cut_while_others_play(
         assert handshake < 1.0  # a clean closing handshake, not the 2 s close timeout
     for p in players:
         assert not p.closed.is_set()
-        # Frames keep coming at 20 Hz: never a gap of more than a few frame periods.
-        # (or no worse than the quiet second before, when the whole machine stalls).
-        assert p.worst_gap(flood_from, flood_to) < max(0.25, p.worst_gap(quiet_from, flood_from))
+        # Frames keep coming at 20 Hz: never a gap of more than a few frame periods (or no
+        # worse than the quiet second before, or than the stall of this process meanwhile,
+        # which delays its reading of every frame: the whole machine stalls now and then).
+        machine = max(p.worst_gap(quiet_from, flood_from), stalls.worst + 0.1)
+        assert p.worst_gap(flood_from, flood_to) < max(0.25, machine)
         await p.close()
 
 
