@@ -13,6 +13,9 @@ import pytest
 from bench import cluster, cpubudget
 from bench.fleet import Fleet, FleetOptions
 
+# These time real servers on a shared machine: one more try before a failure counts.
+pytestmark = pytest.mark.flaky(reruns=1, reruns_delay=2)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
