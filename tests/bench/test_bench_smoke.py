@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.support.timing import TIMED
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 def test_quick_run_measures_server_and_ceiling(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "bench", "--quick", "--figures", "1,2,3,4,5,7", "--tree", "work"]
     argv += ["--core", "pure"]  # the harness is under test here; test_compiled builds the core

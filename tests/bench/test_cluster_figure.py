@@ -12,9 +12,9 @@ import pytest
 
 from bench import cluster, cpubudget
 from bench.fleet import Fleet, FleetOptions
+from tests.support.timing import TIMED
 
-# These time real servers on a shared machine: one more try before a failure counts.
-pytestmark = pytest.mark.flaky(reruns=1, reruns_delay=2)
+pytestmark = TIMED
 
 ROOT = Path(__file__).resolve().parents[2]
 

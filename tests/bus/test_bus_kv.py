@@ -8,6 +8,8 @@ from server.bus import Bus, Lease
 from tests.support.backends import Backend
 
 TTL = 0.2
+# For renewals: real time passes between them on a busy machine, so longer than TTL.
+RENEW_TTL = 1.0
 
 
 async def test_get_set_delete(bus: Bus) -> None:
@@ -87,7 +89,7 @@ async def test_lease_acquire_is_exclusive(backend: Backend) -> None:
 
 async def test_lease_renew_only_by_owner(backend: Backend) -> None:
     bus = backend.bus
-    ttl = 1.0  # longer than TTL: real time passes between the renewals on a busy machine
+    ttl = RENEW_TTL
     lease = await bus.acquire_lease("L", "proc-a", ttl)
     assert lease is not None
     assert not await bus.renew_lease(Lease("L", "proc-b", lease.epoch), ttl)
@@ -160,7 +162,7 @@ async def test_set_many_beyond_one_batch(bus: Bus) -> None:
 
 async def test_renew_leases_renews_only_those_still_held(backend: Backend) -> None:
     bus, peer = backend.bus, backend.peer()
-    ttl = 0.5  # longer than TTL: real time passes between the renewals on a busy machine
+    ttl = RENEW_TTL
     await peer.get("warm-up")  # the peer's connection is made before the leases are taken
     held = await bus.acquire_lease("L1", "proc-a", ttl)
     lost = await bus.acquire_lease("L2", "proc-a", ttl)

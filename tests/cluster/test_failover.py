@@ -18,9 +18,9 @@ from tests.cluster.conftest import OpenClient
 from tests.cluster.procs import ServerProcess, cluster
 from tests.server.wsclient import Client
 from tests.support.redis_server import RedisServer
+from tests.support.timing import TIMED
 
-# These time real servers on a shared machine: one more try before a failure counts.
-pytestmark = pytest.mark.flaky(reruns=1, reruns_delay=2)
+pytestmark = TIMED
 
 FAILOVER_LIMIT_S = 3.0
 

@@ -21,6 +21,7 @@ from server import protocol
 from server.game.view import Direction, Phase
 from tests.hardening.players import TimedClient, room_of_two, steer
 from tests.hardening.support import MachineStalls, ServerProcess
+from tests.support.timing import TIMED
 
 FLOOD_RATE = 10_000  # messages per second
 
@@ -73,7 +74,7 @@ async def flood_once(url: str) -> tuple[float, float | None, int, float, int | N
         )
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_a_10k_per_second_flood_is_throttled_then_cut_while_others_play(
     server: ServerProcess,
 ) -> None:
@@ -221,7 +222,7 @@ def test_the_origin_check_does_not_block_plain_pages() -> None:
         assert res.status == 200
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_an_intent_flood_buys_no_speed(server: ServerProcess) -> None:
     c = TimedClient(await connect(server.ws_url, compression=None))
     await c.hello("Zoom")
@@ -236,16 +237,14 @@ async def test_an_intent_flood_buys_no_speed(server: ServerProcess) -> None:
         await c.ws.send(protocol.encode_intent(Direction.LEFT))
         await asyncio.sleep(0.04)
     frames = c.frames[first:]
+
     # (px moved, simulation steps taken) between consecutive frames: usually 3 steps, more
     # when a starved server ran ticks back to back and sent one frame for them
+    def x(frame: protocol.DecodedFrame) -> int:
+        return next(p.x for p in frame.players if p.id == 0)
+
     steps = [
-        (
-            abs(
-                next(p.x for p in b.players if p.id == 0)
-                - next(p.x for p in a.players if p.id == 0)
-            ),
-            b.frame - a.frame,
-        )
+        (abs(x(b) - x(a)), b.frame - a.frame)
         for a, b in itertools.pairwise(frames)
         if b.seq == (a.seq + 1) & 0xFFFF and b.frame > a.frame
     ]

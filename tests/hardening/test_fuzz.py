@@ -19,6 +19,7 @@ import pytest
 
 from tests.hardening.support import ROOT, ServerProcess, quantile
 from tests.server.wsclient import Client
+from tests.support.timing import TIMED
 
 FUZZERS = 4
 CONNECTIONS = 25  # per fuzzer process
@@ -98,7 +99,7 @@ async def window(
     return p99, least, elapsed, totals
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_fuzz_100k_frames(server: ServerProcess) -> None:
     players = [await Client.open(server.port) for _ in range(2)]
     await players[0].hello("Good1")

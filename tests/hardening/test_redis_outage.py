@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from tests.hardening.players import TimedClient
 from tests.hardening.support import ServerProcess
 from tests.support.redis_server import RedisServer
+from tests.support.timing import TIMED
 
 OUTAGE_S = 10.0
 
@@ -39,7 +40,7 @@ async def player(proc: ServerProcess, name: str) -> TimedClient:
     return c
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_ten_second_redis_outage(pair: list[ServerProcess], own_redis: RedisServer) -> None:
     p0, p1 = pair
     ada = await player(p0, "Ada")

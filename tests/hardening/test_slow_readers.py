@@ -23,6 +23,7 @@ from tests.hardening.players import TimedClient, room_of_two, steer
 from tests.hardening.support import MachineStalls, ServerProcess, quantile
 from tests.server.conftest import StartServer, start_server  # noqa: F401
 from tests.server.wsclient import Client
+from tests.support.timing import TIMED
 
 STUCK = 100
 # Small buffers so that 100 stuck readers fill them within seconds at game traffic rates; the
@@ -85,7 +86,7 @@ def server() -> Iterator[ServerProcess]:
     proc.stop()
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_100_clients_that_never_read(server: ServerProcess) -> None:
     rss = psutil.Process(server.pid)
     players, code = await room_of_two(server.port)
@@ -155,7 +156,7 @@ async def test_100_clients_that_never_read(server: ServerProcess) -> None:
         ws.transport.abort()
 
 
-@pytest.mark.flaky(reruns=1, reruns_delay=2)  # times a real server on a shared machine
+@TIMED
 async def test_a_stalled_reader_skips_frames_but_gets_every_chat_line() -> None:
     proc = ServerProcess(
         {"WRITE_BUFFER_HIGH": "1024", "SOCKET_SEND_BUFFER": "2048", "SLOW_CLIENT_S": "10", **BUSY},
