@@ -169,6 +169,10 @@ class Fleet:
             # Whose latest join got a seat, not a spectator's place: a bot between two games
             # (left one, its quick play for the next on the way) counts by the seat it had.
             "seated": sum(1 for b in self.bots if b.you is not None),
+            # where the unseated ones are (a few), to find out why they are not in a seat
+            "unseated": [f"{b.port}:{b.room}:{b.room_state}" for b in self.bots if b.you is None][
+                :10
+            ],
             "join_retries": self.join_retries,
             "rooms": len(ports_by_room),
             # rooms whose players came in through more than one port (relayed, in a cluster)
@@ -188,22 +192,29 @@ class Fleet:
             "join_ms": percentiles(sorted(x * 1000 for x in self.join_times), (50, 99, 100)),
             "bot_cpu_pct": round(100 * cpu_s / window_s, 1),
         }
-        if o.parties and len(self.ports) > 1:
-            result["tick_by_owner"] = self._tick_by_owner(t0)
+        if len(self.ports) > 1:
+            split = {room for room, ports in ports_by_room.items() if len(ports) > 1}
+            result["tick_by_owner"] = self._tick_by_owner(t0, split)
         return result
 
-    def _tick_by_owner(self, t0: float) -> dict[str, Any]:
+    def _tick_by_owner(self, t0: float, split: set[str]) -> dict[str, Any]:
         """Tick lateness from outside for each process, over the rooms it owns.
 
         Processes tick at phases of their own, so frames from all of them merged fill the gaps
         between one process's ticks and no tick stands out. A party's room is owned by the
         process its leader created it on; each room's earliest frames are the owner's own.
+        A quick-play room is its players' own process's when they all came in there; the few
+        rooms `split` over processes are left out (which one runs them is not known here).
         """
         series: dict[int, list[tuple[Any, Any]]] = {}
         for b in self.bots:
             if b.party >= 0:
                 owner = self.port_for(self.leader_of(b.party))
-                series.setdefault(owner, []).append((b.s_t, b.s_f))
+            elif b.room not in split:
+                owner = b.port
+            else:
+                continue
+            series.setdefault(owner, []).append((b.s_t, b.s_f))
         return {
             str(port): lateness_ms(s, self.tick_hz, t0)["tick"]
             for port, s in sorted(series.items())

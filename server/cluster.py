@@ -42,6 +42,7 @@ STEADY_S = 2 * DIRECTORY_S  # quick play joins another process's room once its c
 LONELY_BELOW = 2  # ... and while it has fewer players than an arena needs to start
 REATTACH_S = 3.0  # the owner lives but has been silent this long: re-attach our players
 SILENCE_S = 1.0  # no frame from the owner this long: try to take the room over
+HELD_INTENTS_MAX = 256  # intents for a room waiting for its channel's subscription
 ORPHAN_S = 10.0  # no owner and no snapshot this long: the room is gone
 # SIGTERM hand-over, all rooms at once. With the bus hung every call would wait for its
 # socket timeout, room after room, past the orchestrator's stop timeout (ECS: 30 s); rooms
@@ -69,6 +70,10 @@ class Cluster:
         self._listeners: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._intents: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(4096)
+        # Channels whose subscription Redis has confirmed. A room's intents wait for its frame
+        # channel's (`_held`): the owner's answer to a join must not be published to nobody.
+        self._subscribed: set[str] = set()
+        self._held: dict[str, list[tuple[str, bytes]]] = {}
         registry.lobby_out = self._lobby_out
         registry.on_dispose.append(self._disposed)
         registry.on_seat_freed.append(self._seat_freed)
@@ -136,11 +141,17 @@ class Cluster:
         task = self._listeners.pop(channel, None)
         if task is not None:
             task.cancel()
+        self._subscribed.discard(channel)
+        self._held.pop(channel, None)
 
     async def _listener(self, channel: str, handler: Callable[[bytes], None]) -> None:
         while True:
+            self._subscribed.discard(channel)  # until Redis confirms (again)
             try:
                 async with self.bus.subscribe(channel) as sub:
+                    self._subscribed.add(channel)
+                    for intent in self._held.pop(channel, ()):
+                        self._queue_intent(intent)
                     async for message in sub:
                         try:
                             handler(message.data)
@@ -293,13 +304,24 @@ class Cluster:
 
     def _intent_for(self, code: str) -> Callable[..., None]:
         channel = keys.room_intents(code)
+        answers = keys.room_frames(code)
 
         def send(op: str, conn: str, **args: Any) -> None:
-            data = relay.encode_intent(op, self.proc, conn, **args)
-            with contextlib.suppress(asyncio.QueueFull):
-                self._intents.put_nowait((channel, data))
+            intent = (channel, relay.encode_intent(op, self.proc, conn, **args))
+            if answers in self._listeners and answers not in self._subscribed:
+                # Not subscribed to the room's channel yet (a few ms, longer under load):
+                # the owner's answer would be lost, so the intent waits for the subscription.
+                held = self._held.setdefault(answers, [])
+                if len(held) < HELD_INTENTS_MAX:
+                    held.append(intent)
+                return
+            self._queue_intent(intent)
 
         return send
+
+    def _queue_intent(self, intent: tuple[str, bytes]) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self._intents.put_nowait(intent)
 
     async def _send_intents(self) -> None:
         while True:

@@ -37,6 +37,9 @@ class Member:
     name: str
     spectate: bool
     token: str | None = None
+    # A quick-play join the owner has not answered yet: if the room is full by the time the
+    # join is heard (again), the player is seated elsewhere, never made a spectator.
+    quick: bool = False
 
 
 class RoomHandle:
@@ -100,6 +103,7 @@ class RoomHandle:
         if self.local is not None:
             return self.join(peer, name, spectate=False)
         member = self._member(peer, name, False, None)
+        member.quick = True
         # The owner seats them if a seat is still free, else sends them back ("full").
         self._intent("join", member.conn, name=name, spectate=False, quick=True)
         return None
@@ -168,6 +172,11 @@ class RoomHandle:
                 continue
             if member.token is not None:  # the seat was freed meanwhile: join again
                 member.token = None
+            if member.quick and not room.has_free_seat() and self.bounced is not None:
+                self._forget(peer)
+                self.bounced(peer, member.name, protocol.MODE_NAMES[room.mode])
+                continue
+            member.quick = False
             new = room.join(peer, member.name, member.spectate)
             if new is not None:
                 member.token = new.token
@@ -187,6 +196,8 @@ class RoomHandle:
             peer.owes_keyframe = True
             if member.token is not None:
                 self._intent("resume", member.conn, token=member.token)
+            elif member.quick:
+                self._intent("join", member.conn, name=member.name, spectate=False, quick=True)
             else:
                 self._intent("join", member.conn, name=member.name, spectate=member.spectate)
 
@@ -279,8 +290,10 @@ class RoomHandle:
             return
         if text.text.startswith('{"type":"joined"'):
             joined = protocol.decode(text.text)
-            self.members[peer].token = joined.get("token")
-            self.members[peer].spectate = joined.get("you") is None
+            member = self.members[peer]
+            member.token = joined.get("token")
+            member.spectate = joined.get("you") is None
+            member.quick = False
             peer.owes_keyframe = True
         peer.send_text(text.text)
 

@@ -163,3 +163,42 @@ def test_registry_lists_rooms_run_elsewhere() -> None:
     registry.remote_summaries = [protocol.RoomSummary("ZZZZZ", Mode.CLASSIC, 1, 1, 0, "playing")]
     listed = protocol.decode(registry.room_list())["rooms"]
     assert [r["code"] for r in listed][-1] == "ZZZZZ" and len(listed) == 2
+
+
+def test_an_unanswered_quick_join_stays_a_quick_join_when_the_room_moves() -> None:
+    intents = Intents()
+    bounced: list[tuple[str, str]] = []
+    handle = RoomHandle("ABCDE", "p1", intents, lambda _, name, mode: bounced.append((name, mode)))
+    lou, gus = RawPeer(), RawPeer()
+    handle.quick_join(lou, "Lou")
+    handle.quick_join(gus, "Gus")
+    handle.on_text(RelayedText(10, text='{"type":"joined","you":2,"token":"t2"}', to="p1/c2"))
+    intents.sent.clear()
+    # The owner went quiet or changed: Lou's join is re-sent as quick play (if the room filled
+    # meanwhile the owner sends Lou back to be seated elsewhere, not made a spectator).
+    handle.reattach()
+    assert intents.sent == [
+        ("join", "c1", {"name": "Lou", "spectate": False, "quick": True}),
+        ("resume", "c2", {"token": "t2"}),
+    ]
+    # The room moves here, and it is full: Gus resumes his seat, Lou is sent back to be
+    # seated by this process elsewhere (never a spectator in the full room).
+    world = World(countdown_s=0.0)
+    room = world.registry.create(Mode.ARENA, private=False)
+    for i in range(room.max_seats):
+        room.join(RecordingPeer(), f"P{i}", spectate=False)
+    room.seats[2].token = "t2"
+    room.disconnect(room.seats[2].peer)  # Gus's seat, held for him
+    handle.become_local(room, lambda room, seat: None)
+    assert room.seats[2].peer is gus and not room.spectators
+    assert bounced == [("Lou", "arena")] and lou not in handle.members
+
+
+def test_an_unanswered_quick_join_takes_a_free_seat_when_the_room_moves_here() -> None:
+    handle = RoomHandle("ABCDE", "p1", Intents(), lambda peer, name, mode: None)
+    lou = RawPeer()
+    handle.quick_join(lou, "Lou")
+    room = World(countdown_s=0.0).registry.create(Mode.ARENA, private=False)
+    handle.become_local(room, lambda room, seat: None)
+    assert [s.name for s in room.seats.values()] == ["Lou"]
+    assert not handle.members[lou].quick
