@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,6 +113,9 @@ class App:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        if request.method == "HEAD":  # curl -I, link checkers, some probes: GET without a body
+            answer = await self._process_request(connection, replace(request, method="GET"))
+            return http.not_allowed() if answer is None else http.head_of(answer)
         if request.method == "GET":
             api = await self.shared.api(http.split_path(request.path))
             if api is not None:
@@ -121,7 +125,7 @@ class App:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = http.split_path(request.path)
         if request.method != "GET":
-            return http.text(405, "only GET is served here\n")
+            return http.not_allowed()
         if path == "/healthz":
             return http.text(503, "draining\n") if self.draining else http.text(200, "ok\n")
         if path == "/ws":

@@ -61,6 +61,18 @@ def text(status: int, body: str) -> Response:
     return response(status, body.encode(), "text/plain; charset=utf-8", "no-store")
 
 
+def not_allowed() -> Response:
+    """405, naming the methods served (RFC 9110 asks for the Allow header)."""
+    refused = text(405, "only GET and HEAD are served here\n")
+    refused.headers["Allow"] = "GET, HEAD"
+    return refused
+
+
+def head_of(answer: Response) -> Response:
+    """The answer to HEAD: GET's status and headers (its Content-Length too), no body."""
+    return Response(answer.status_code, answer.reason_phrase, answer.headers, b"")
+
+
 def split_path(target: str) -> str:
     """The decoded path part of a request target (no query string)."""
     return unquote(urlsplit(target).path) or "/"

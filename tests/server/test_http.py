@@ -111,9 +111,22 @@ async def test_websocket_only_at_ws(start_server: StartServer) -> None:
     assert caught.value.response.status_code == 404
 
 
-async def test_only_get_is_served(start_server: StartServer, web: Path) -> None:
+async def test_only_get_and_head_are_served(start_server: StartServer, web: Path) -> None:
     app = await start_server(static_dir=str(web))
-    for method in ("POST", "PUT", "DELETE", "HEAD"):
-        status, _, _ = await http_get(app.port, "/", method=method)
-        assert status == 405, method
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        status, headers, _ = await http_get(app.port, "/", method=method)
+        assert (status, headers["allow"]) == (405, "GET, HEAD"), method
     assert (await http_get(app.port, "/healthz", method="POST"))[0] == 405
+
+
+async def test_head_answers_as_get_without_the_body(start_server: StartServer, web: Path) -> None:
+    app = await start_server(static_dir=str(web))
+    for path in ("/", "/main.js", "/healthz", "/api/leaderboard", "/missing"):
+        got_status, got_headers, body = await http_get(app.port, path)
+        status, headers, empty = await http_get(app.port, path, method="HEAD")
+        assert (status, empty) == (got_status, b""), path
+        assert headers["content-type"] == got_headers["content-type"], path
+        assert headers["content-length"] == got_headers["content-length"] == str(len(body))
+    # The websocket endpoint is not a document: HEAD there is refused, not a handshake.
+    status, headers, _ = await http_get(app.port, "/ws", method="HEAD")
+    assert (status, headers["allow"]) == (405, "GET, HEAD")
