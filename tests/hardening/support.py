@@ -211,3 +211,48 @@ class MachineStalls:
             before = time.monotonic()
             await asyncio.sleep(0.01)
             self.worst = max(self.worst, time.monotonic() - before - 0.01)
+
+
+class ReferenceTicker:
+    """A do-nothing 60 Hz tick loop in a process of its own (`reference_ticker`), real-time
+    one step above the server where the machine allows: its tick lateness is the machine's
+    (a shared VM's CPUs stalled by the hypervisor), which no code of the server can cause.
+    """
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.hardening.reference_ticker"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.realtime = False  # without it, the ticker measures its neighbours, not the machine
+        with contextlib.suppress(PermissionError, AttributeError):
+            os.sched_setscheduler(self.proc.pid, os.SCHED_FIFO, os.sched_param(11))
+            self.realtime = True
+
+    def _say(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def mark(self) -> None:
+        """Start a window."""
+        self._say("mark")
+
+    def p99(self) -> float:
+        """The p99 tick lateness (seconds) since the last mark; 0 unless real-time."""
+        self._say("read")
+        assert self.proc.stdout is not None
+        late = float(self.proc.stdout.readline())
+        return late if self.realtime else 0.0
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
