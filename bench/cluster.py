@@ -10,6 +10,10 @@ servers here never run real-time; `--realtime` still applies to the bots and Red
 cgroup directory is not writable the figure runs without quotas and says "no cpu budget":
 then it checks the harness, not the scaling.
 
+On a machine with a core to spare for every server besides the bots' core (four or more), each
+server process gets a core of its own instead, still under the same quota: as the tasks of a
+real deployment do, they then never wait for each other (`server_cores`).
+
 The bots deal their connections to the ports in turn, as a round-robin load balancer would.
 How they find rooms is the run's choice (`--fig6-rooms`):
 - `quick` (the default): every bot quick-plays, as players do. Each process fills its own
@@ -133,6 +137,22 @@ def _rates(before: dict[str, int], after: dict[str, int], window_s: float) -> di
     return {k: round(v, 2) for k, v in sorted(rates.items()) if v > 0 and k not in ("info", "scan")}
 
 
+def server_cores(server_cpu: int | None, bot_cpu: int | None, count: int) -> list[int | None]:
+    """The core of each of `count` server processes: one each where the machine has enough
+    cores besides the bots', else all on `server_cpu`, sharing it."""
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return plan_cores(server_cpu, bot_cpu, count, available)
+
+
+def plan_cores(
+    server_cpu: int | None, bot_cpu: int | None, count: int, available: list[int]
+) -> list[int | None]:
+    if server_cpu is None:
+        return [None] * count
+    spare = [server_cpu] + [c for c in available if c not in (server_cpu, bot_cpu)]
+    return spare[:count] if len(spare) >= count else [server_cpu] * count
+
+
 def measure_step(
     layout: str,
     players: int,
@@ -147,11 +167,14 @@ def measure_step(
     count = SERVERS[layout]
     ports = [procs.free_port() for _ in range(count)]
     metrics_ports = [procs.free_port() for _ in range(count)]
+    cores = server_cores(m.server_cpu, m.bot_cpu, count)
     if layout == "cluster":
         store.flush()  # rooms, leases and presence of the previous step are gone with it
     with ExitStack() as stack:
         servers: list[tuple[psutil.Process, CpuGroup | None]] = []
-        for i, (port, metrics_port) in enumerate(zip(ports, metrics_ports, strict=True)):
+        for i, (port, metrics_port, core) in enumerate(
+            zip(ports, metrics_ports, cores, strict=True)
+        ):
             extra = {"METRICS_PORT": str(metrics_port)}
             if layout == "cluster":
                 extra["REDIS_URL"] = store.url
@@ -161,7 +184,7 @@ def measure_step(
             log = m.logs / f"{layout}-{i}.log"
             # Never real-time: CFS quotas do not bind SCHED_FIFO tasks.
             proc = stack.enter_context(
-                procs.running(procs.server_argv(), port, env, m.server_cpu, log, m.nice,
+                procs.running(procs.server_argv(), port, env, core, log, m.nice,
                               m.server_dir, realtime=False)
             )  # fmt: skip
             if group is not None:
@@ -297,6 +320,11 @@ def figure(
         if budget
         else f"no cpu budget: {problem}"
     )
+    cores = server_cores(machine.server_cpu, machine.bot_cpu, SERVERS["cluster"])
+    if len(set(cores)) > 1:
+        note += f"; the 2 processes on cores {cores[0]} and {cores[1]}"
+    else:
+        note += "; the 2 processes sharing one core"
     note += "; rooms found by " + ("quick play" if matching == "quick" else "parties of 8 by code")
     runner.say(f"[fig 6] {note}")
     rows: list[dict[str, Any]] = []

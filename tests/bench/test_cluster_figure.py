@@ -102,3 +102,10 @@ def test_parties_have_one_leader_each_and_leaders_take_turns_over_ports() -> Non
     assert [b.port for b in leaders] == [1001, 1002, 1001, 1002]
     assert all(sorted(ports) == [1001] * 4 + [1002] * 4 for p, ports in parties.items() if p < 3)
     assert [fleet.leader_of(p) for p in range(4)] == [0, 9, 18, 24 + 3 % 6]
+
+
+def test_servers_get_a_core_each_only_where_one_is_spare_for_each() -> None:
+    assert cluster.plan_cores(0, 1, 2, [0, 1]) == [0, 0]  # two cores: the servers share one
+    assert cluster.plan_cores(0, 1, 2, [0, 1, 2, 3]) == [0, 2]
+    assert cluster.plan_cores(0, 1, 1, [0, 1, 2, 3]) == [0]
+    assert cluster.plan_cores(None, None, 2, [0]) == [None, None]  # not pinned at all
