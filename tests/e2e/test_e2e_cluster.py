@@ -81,7 +81,8 @@ def test_kill_9_the_owner_and_both_players_play_on(
     for page in (ada, bob):
         wait_js(page, f"window.pacArena.connected && window.pacArena.room === {code!r}", 15)
         assert page.evaluate("window.pacArena.you") == seats[page]
-        before = page.evaluate("window.pacArena.state.frame")
+        # No frame yet right after the reconnect's "joined" (the page starts the room afresh).
+        before = page.evaluate("window.pacArena.state.frame ?? -1")
         wait_js(page, f"window.pacArena.state.frame > {before}", 10)
     print(
         f"\nbrowser failover: both pages playing again {time.monotonic() - killed:.2f} s after kill"
