@@ -8,6 +8,7 @@ lobby channel with its history in a capped list. `Cluster` reads these mirrors s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -26,6 +27,7 @@ log = logging.getLogger("server.directory")
 
 TOKENS = "cluster:tokens"  # hash: resume token -> room code
 ROOM_TTL_S = 3.0
+TOKEN_BATCH_S = 0.05  # new seats' tokens shared together (a reconnect takes longer than this)
 DEAD_AFTER_S = 5.0  # a process missing from presence this long is dead (not a bus hiccup)
 
 
@@ -42,6 +44,8 @@ class Directory:
         self.tokens: dict[str, str] = {}  # token -> room code
         self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._listed: dict[str, tuple[object, bytes]] = {}  # code -> (summary, its JSON)
+        self._tokens_out: dict[str, str] = {}  # new seats' tokens for the next batch
+        self._tokens_due = False
 
     async def announce(self, room: Room) -> None:
         """Make a new room findable everywhere now, not at the next directory refresh."""
@@ -138,12 +142,25 @@ class Directory:
             self.registry.mark_list_dirty()
 
     async def publish_token(self, token: str, code: str) -> None:
+        """Share a new seat's resume token; the tokens of TOKEN_BATCH_S go out together (in
+        a burst of joins, two bus calls per seat made joins wait for seconds)."""
+        self._tokens_out[token] = code
+        if self._tokens_due:
+            return  # the call that started this batch sends it
+        self._tokens_due = True
+        try:
+            await asyncio.sleep(TOKEN_BATCH_S)
+        finally:
+            self._tokens_due = False
+        batch, self._tokens_out = self._tokens_out, {}
         with contextlib.suppress(BusUnavailable):
-            await self.bus.hset(TOKENS, {token: code.encode()})
-            body = {"k": "token", "token": token, "room": code}
+            await self.bus.hset(TOKENS, {t: c.encode() for t, c in batch.items()})
+            body = {"k": "tokens", "tokens": batch}
             await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
 
     async def forget_tokens(self, tokens: list[str]) -> None:
+        for token in tokens:
+            self._tokens_out.pop(token, None)  # a seat freed before its token went out
         if tokens:
             with contextlib.suppress(BusUnavailable):
                 await self.bus.hdel(TOKENS, *tokens)
@@ -166,7 +183,9 @@ class Directory:
         msg = json.loads(data)
         if msg.get("k") == "chat":
             self.registry.post_lobby(_line(msg["line"]))
-        elif msg.get("k") == "token":
+        elif msg.get("k") == "tokens":
+            self.tokens.update({str(t): str(code) for t, code in msg["tokens"].items()})
+        elif msg.get("k") == "token":  # one at a time, from a process of an older release
             self.tokens[str(msg["token"])] = str(msg["room"])
         elif msg.get("k") == "room" and msg["room"] not in self.registry.rooms:
             self._set_remote({**self.remote, str(msg["room"]): dict(msg["info"])})

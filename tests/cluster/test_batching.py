@@ -7,6 +7,7 @@ maintenance steps are called by hand instead of from their loops.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import pytest
 from server import snapshot
 from server.bus import keys
 from server.cluster import SLOT_ROOMS, SNAPSHOT_SLOTS, Cluster
-from server.directory import ROOM_TTL_S
+from server.directory import ROOM_TTL_S, TOKENS, Directory
 from server.game.view import Mode
 from server.room import Room
 from tests.server.test_room import RecordingPeer, World
@@ -147,3 +148,29 @@ async def test_the_lobby_listing_is_written_for_every_room_at_once(
     await proc.cluster.directory.refresh(proc.cluster.owners)  # refreshed: alive past the TTL
     await backend.advance(ROOM_TTL_S * 0.7)
     assert len(await backend.peer().presence_list(keys.LOBBY_ROOMS)) == 3
+
+
+async def test_new_seats_tokens_go_out_together(proc: Process, backend: Backend) -> None:
+    rooms = [await proc.create() for _ in range(3)]
+    peer = backend.peer()
+    async with peer.subscribe(keys.LOBBY_CHANNEL) as lobby:
+        seats = []
+        for room in rooms:
+            for name in ("Ada", "Bob", "Cy", "Dee"):
+                seat = room.join(RecordingPeer(), name, spectate=False)
+                assert seat is not None
+                proc.cluster.register_seat(room, seat)
+                seats.append((seat.token, room.code))
+        await asyncio.sleep(0)  # the seats' publish tasks start
+        gone = seats.pop()  # a seat freed before its token went out is not shared at all
+        await proc.cluster.directory.forget_tokens([gone[0]])
+        await asyncio.gather(*proc.cluster._background)
+        message = await asyncio.wait_for(lobby.get(), 5)
+        assert message is not None
+        body = json.loads(message.data)
+        assert body == {"k": "tokens", "tokens": dict(seats)}  # one message for all of them
+    shared = await peer.hgetall(TOKENS)
+    assert {t: code.decode() for t, code in shared.items()} == dict(seats)
+    other = Directory(World(countdown_s=0.0).registry, peer, "p2")
+    other.on_lobby(message.data)
+    assert other.tokens == dict(seats)
