@@ -150,6 +150,7 @@ class Fleet:
         n = max(1, len(self.bots))
         snap = self.snapshot()
         joined_by_port = Counter(str(b.port) for b in self.bots if b.joined)
+        unseated = [f"{b.port}:{b.room}:{b.room_state}" for b in self.bots if b.you is None]
         ports_by_room: dict[str, set[int]] = {}
         for b in self.bots:
             if b.joined and b.room:
@@ -169,10 +170,8 @@ class Fleet:
             # Whose latest join got a seat, not a spectator's place: a bot between two games
             # (left one, its quick play for the next on the way) counts by the seat it had.
             "seated": sum(1 for b in self.bots if b.you is not None),
-            # where the unseated ones are (a few), to find out why they are not in a seat
-            "unseated": [f"{b.port}:{b.room}:{b.room_state}" for b in self.bots if b.you is None][
-                :10
-            ],
+            # where a few of the unseated ones are, to find out why they have no seat
+            "unseated": unseated[:10],
             "join_retries": self.join_retries,
             "rooms": len(ports_by_room),
             # rooms whose players came in through more than one port (relayed, in a cluster)
