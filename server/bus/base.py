@@ -230,7 +230,8 @@ class Bus(ABC):
         """`presence_set` for each member (with its data) in one round trip."""
 
     @abstractmethod
-    async def presence_remove(self, group: str, member: str) -> None: ...
+    async def presence_remove(self, group: str, *members: str) -> None:
+        """Remove these members from `group` (absent ones are ignored), in one round trip."""
 
     @abstractmethod
     async def presence_list(self, group: str) -> dict[str, bytes]:
@@ -324,6 +325,19 @@ class Bus(ABC):
 
     @abstractmethod
     async def xack(self, stream: str, group: str, *ids: str) -> int: ...
+
+    @abstractmethod
+    async def fold_and_ack(
+        self,
+        counts: Mapping[str, Mapping[str, int]],
+        maxima: Mapping[str, Mapping[str, float]],
+        stream: str,
+        group: str,
+        ids: Sequence[str],
+    ) -> None:
+        """Add `counts` (hash key -> field -> amount), raise sorted-set scores to `maxima`
+        (key -> member -> score, as `zadd_max`) and acknowledge `ids`, all in one step: a
+        consumer that dies can neither lose a batch's totals nor add them twice."""
 
     @abstractmethod
     async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]: ...

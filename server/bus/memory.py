@@ -197,8 +197,10 @@ class MemoryBus(Bus):
         for member, payload in payloads.items():
             live[member] = (deadline, payload)
 
-    async def presence_remove(self, group: str, member: str) -> None:
-        self._members(group).pop(member, None)
+    async def presence_remove(self, group: str, *members: str) -> None:
+        live = self._members(group)
+        for member in members:
+            live.pop(member, None)
 
     async def presence_list(self, group: str) -> dict[str, bytes]:
         return {member: data for member, (_, data) in self._members(group).items()}
@@ -215,6 +217,9 @@ class MemoryBus(Bus):
         return zset[member]
 
     async def zadd_max(self, key: str, member: str, score: float) -> bool:
+        return self._raise(key, member, score)
+
+    def _raise(self, key: str, member: str, score: float) -> bool:
         zset = self._zset(key)
         if member in zset and zset[member] >= score:
             return False
@@ -253,6 +258,9 @@ class MemoryBus(Bus):
         return dict(self._hash(key) or {})
 
     async def hincrby(self, key: str, field: str, amount: int = 1) -> int:
+        return self._incr(key, field, amount)
+
+    def _incr(self, key: str, field: str, amount: int) -> int:
         hash_ = self._hash(key, create=True)
         assert hash_ is not None
         value = int(hash_.get(field, b"0")) + amount
@@ -347,6 +355,24 @@ class MemoryBus(Bus):
 
     async def xack(self, stream: str, group: str, *ids: str) -> int:
         return MemoryStream.ack(self._state(stream, group).group(group, stream), ids)
+
+    async def fold_and_ack(
+        self,
+        counts: Mapping[str, Mapping[str, int]],
+        maxima: Mapping[str, Mapping[str, float]],
+        stream: str,
+        group: str,
+        ids: Sequence[str],
+    ) -> None:
+        # No await in here: nothing else runs between the changes.
+        grp = self._state(stream, group).group(group, stream)  # raises before any change
+        for key, fields in counts.items():
+            for field, amount in fields.items():
+                self._incr(key, field, amount)
+        for key, members in maxima.items():
+            for member, score in members.items():
+                self._raise(key, member, score)
+        MemoryStream.ack(grp, tuple(ids))
 
     async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]:
         grp = self._state(stream, group).group(group, stream)

@@ -55,6 +55,7 @@ class RedisBus(Bus):
         self._presence_set = client.register_script(scripts.PRESENCE_SET)
         self._presence_set_many = client.register_script(scripts.PRESENCE_SET_MANY)
         self._presence_list = client.register_script(scripts.PRESENCE_LIST)
+        self._fold_and_ack = client.register_script(scripts.FOLD_AND_ACK)
 
     @classmethod
     def from_url(cls, url: str) -> RedisBus:
@@ -185,11 +186,13 @@ class RedisBus(Bus):
                 args += (member, data)
             await self._run(self._presence_set_many(keys=keys, args=args))
 
-    async def presence_remove(self, group: str, member: str) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zrem(group, member)
-            pipe.hdel(f"{group}:data", member)
-            await self._run(pipe.execute())
+    async def presence_remove(self, group: str, *members: str) -> None:
+        for first in range(0, len(members), BATCH):
+            chunk = members[first : first + BATCH]
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zrem(group, *chunk)
+                pipe.hdel(f"{group}:data", *chunk)
+                await self._run(pipe.execute())
 
     async def presence_list(self, group: str) -> dict[str, bytes]:
         flat = await self._run(self._presence_list(keys=[group, f"{group}:data"], args=[]))
@@ -317,6 +320,27 @@ class RedisBus(Bus):
 
     async def xack(self, stream: str, group: str, *ids: str) -> int:
         return int(await self._run(self._client.xack(stream, group, *ids))) if ids else 0
+
+    async def fold_and_ack(
+        self,
+        counts: Mapping[str, Mapping[str, int]],
+        maxima: Mapping[str, Mapping[str, float]],
+        stream: str,
+        group: str,
+        ids: Sequence[str],
+    ) -> None:
+        keys = [stream, *counts, *maxima]
+        args: list[Any] = [group, len(counts)]
+        for fields in counts.values():
+            args.append(len(fields))
+            for field, amount in fields.items():
+                args += (field, amount)
+        args.append(len(maxima))
+        for members in maxima.values():
+            args.append(len(members))
+            for member, score in members.items():
+                args += (member, score)
+        await self._run(self._fold_and_ack(keys=keys, args=[*args, *ids]))
 
     async def xpending(self, stream: str, group: str, count: int = 100) -> list[Pending]:
         rows = await self._run(

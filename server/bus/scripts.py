@@ -118,3 +118,28 @@ end
 return out
 """
 )
+
+# KEYS: the stream, then the hashes, then the sorted sets. ARGV: the group, the number of
+# hashes, for each its field count and (field, amount) pairs, the number of sorted sets, for
+# each its member count and (member, score) pairs, then the ids to acknowledge. One script,
+# so the totals and the acknowledgement are applied together or not at all.
+FOLD_AND_ACK = """
+local i, k = 3, 2
+for h = 1, tonumber(ARGV[2]) do
+  local n = tonumber(ARGV[i]); i = i + 1
+  for f = 1, n do redis.call('hincrby', KEYS[k], ARGV[i], ARGV[i + 1]); i = i + 2 end
+  k = k + 1
+end
+local zsets = tonumber(ARGV[i]); i = i + 1
+for z = 1, zsets do
+  local n = tonumber(ARGV[i]); i = i + 1
+  for m = 1, n do redis.call('zadd', KEYS[k], 'GT', ARGV[i + 1], ARGV[i]); i = i + 2 end
+  k = k + 1
+end
+while i <= #ARGV do  -- in chunks: unpack has a limit on how many values it returns
+  local j = math.min(i + 999, #ARGV)
+  redis.call('xack', KEYS[1], ARGV[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+return 1
+"""

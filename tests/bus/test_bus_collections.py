@@ -33,11 +33,13 @@ async def test_presence_expires_unless_refreshed(backend: Backend) -> None:
 
 
 async def test_presence_remove(bus: Bus) -> None:
-    await bus.presence_set("online", "ann", 60)
-    await bus.presence_set("online", "bob", 60)
+    await bus.presence_set_many("online", {n: n.encode() for n in ("ann", "bob", "cy", "dee")}, 60)
     await bus.presence_remove("online", "ann")
     await bus.presence_remove("online", "nobody")
-    assert await bus.presence_list("online") == {"bob": b""}
+    assert await bus.presence_list("online") == {"bob": b"bob", "cy": b"cy", "dee": b"dee"}
+    await bus.presence_remove("online", "bob", "nobody", "dee")  # several in one call
+    await bus.presence_remove("online")  # none: nothing to do
+    assert await bus.presence_list("online") == {"cy": b"cy"}
 
 
 async def test_sorted_set_increments_and_ranks(bus: Bus) -> None:

@@ -103,6 +103,25 @@ async def test_at_least_once_until_acked(backend: Backend) -> None:
     assert _numbers(await restarted.xreadgroup("events", "g", "worker")) == [4]
 
 
+async def test_totals_and_acknowledgement_in_one_step(backend: Backend) -> None:
+    bus = backend.bus
+    await bus.xgroup_create("events", "g")
+    ids = await _fill(bus, 1500, maxlen=2000)  # more ids than one XACK chunk of the script
+    assert len(await bus.xreadgroup("events", "g", "worker", count=2000)) == 1500
+    await bus.zadd_max("best", "ann", 50)
+    counts = {"sums": {"events": 1500, "scores": 2}, "kinds": {"death": 3}}
+    maxima = {"best": {"ann": 40.0, "bob": 70.0}}  # ann keeps 50: only ever raised
+    await bus.fold_and_ack(counts, maxima, "events", "g", ids[:1499])
+    assert await bus.hgetall("sums") == {"events": b"1500", "scores": b"2"}
+    assert await bus.hgetall("kinds") == {"death": b"3"}
+    assert await bus.zrange("best") == [("bob", 70.0), ("ann", 50.0)]
+    assert [p.id for p in await bus.xpending("events", "g")] == [ids[1499]]
+    await bus.fold_and_ack({"sums": {"events": 1}}, {}, "events", "g", ids[1499:])
+    assert await bus.hgetall("sums") == {"events": b"1501", "scores": b"2"}
+    assert await bus.xpending("events", "g") == []
+    await bus.fold_and_ack({}, {}, "events", "g", [])  # nothing: nothing happens
+
+
 async def test_claim_records_of_a_dead_consumer(backend: Backend) -> None:
     bus = backend.bus
     await bus.xgroup_create("events", "g")
