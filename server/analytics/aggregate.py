@@ -85,23 +85,26 @@ class TotalsStore:
         self._bus = bus
         self._p = prefix
 
-    async def add(self, delta: Totals) -> None:
-        """Add a batch's totals (call before acknowledging the batch)."""
+    async def add_and_ack(self, delta: Totals, stream: str, group: str, ids: list[str]) -> None:
+        """Add a batch's totals and acknowledge its records, in one step (`Bus.fold_and_ack`):
+        a consumer that dies after storing a batch but before acknowledging it would otherwise
+        get the batch again and count it twice."""
         counters = {
             "hours": delta.games_per_hour,
             "deaths": delta.deaths_by_ghost,
             "rooms": delta.room_joins,
             "kinds": delta.kinds,
         }
-        for name, counter in counters.items():
-            for key, n in counter.items():
-                await self._bus.hincrby(f"{self._p}:{name}", key, n)
-        for key, n in (("events", delta.events), ("scores", delta.scores)):
-            await self._bus.hincrby(f"{self._p}:sums", key, n)
-        await self._bus.hincrby(f"{self._p}:sums", "score_sum", delta.score_sum)
-        await self._bus.hincrby(f"{self._p}:sums", "chat_lines", delta.chat_lines)
-        for player, score in delta.best.items():
-            await self._bus.zadd_max(f"{self._p}:best", player, score)
+        counts = {f"{self._p}:{name}": dict(c) for name, c in counters.items() if c}
+        counts[f"{self._p}:sums"] = {
+            "events": delta.events,
+            "scores": delta.scores,
+            "score_sum": delta.score_sum,
+            "chat_lines": delta.chat_lines,
+        }
+        best = {name: float(score) for name, score in delta.best.items()}
+        maxima = {f"{self._p}:best": best} if best else {}
+        await self._bus.fold_and_ack(counts, maxima, stream, group, ids)
 
     async def load(self) -> Totals:
         sums = await self._ints("sums")

@@ -1,4 +1,5 @@
-"""Reads the event stream with a consumer group: at least once, acknowledged, restartable."""
+"""Reads the event stream with a consumer group: acknowledged, restartable, each record counted
+once (a batch's totals and its acknowledgement are one bus step)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ CLAIM_IDLE_S = 60.0  # records a crashed consumer held this long are taken over
 
 
 class Consumer:
-    """Folds new stream records into the stored totals, then acknowledges them.
+    """Folds new stream records into the stored totals and acknowledges them, in one step.
 
     Call `start()` once, then `step()` until it returns 0 (or forever, with `block`).
-    A consumer that died before acknowledging gets its records again when it restarts under
-    the same name (or another consumer claims them once idle `claim_idle_s`): at least once.
+    A consumer that died before that step gets its records again when it restarts under the
+    same name (or another consumer claims them once idle `claim_idle_s`); one that died after
+    it has nothing left to redo: each record is counted once.
     """
 
     def __init__(
@@ -61,8 +63,8 @@ class Consumer:
                 self.stream, self.group, self.name, self._batch, block
             )
         if entries:
-            await self.store.add(self._fold(entries))
-            await self._bus.xack(self.stream, self.group, *(e.id for e in entries))
+            ids = [e.id for e in entries]
+            await self.store.add_and_ack(self._fold(entries), self.stream, self.group, ids)
             self.processed += len(entries)
         return len(entries)
 
