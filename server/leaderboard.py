@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +106,11 @@ class Leaderboard:
             await self._bus.presence_set_many(f"{self._p}:online", data, self.online_ttl_s)
 
     async def player_offline(self, player_id: str) -> None:
-        await self._bus.presence_remove(f"{self._p}:online", player_id)
+        await self.players_offline([player_id])
+
+    async def players_offline(self, player_ids: Iterable[str]) -> None:
+        """`player_offline` for each player id, in one round trip."""
+        await self._bus.presence_remove(f"{self._p}:online", *player_ids)
 
     # Reading
     async def high_scores(self, limit: int = 10) -> list[dict[str, Any]]:

@@ -109,6 +109,9 @@ async def test_many_players_marked_online_in_one_call(backend: Backend) -> None:
     await lb.players_online({"p7": ("n7", "r2")})
     await backend.advance(0.6)
     assert await lb.online() == [{"id": "p7", "name": "n7", "room": "r2"}]
+    await lb.players_online({f"p{i}": (f"n{i}", "r") for i in range(1500)})
+    await lb.players_offline(f"p{i}" for i in range(1, 1500))  # more than one script batch
+    assert await lb.online() == [{"id": "p0", "name": "n0", "room": "r"}]
 
 
 async def test_read_models_are_json(backend: Backend) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from server.analytics.events import STREAM, Event, Kind
 from server.app import App
 from server.room import Room
-from tests.server.conftest import OpenClient, StartServer
+from tests.server.conftest import OpenClient, StartServer, make_config
+from tests.server.wsclient import Client
 from tests.support.redis_server import RedisServer
 
 
@@ -87,6 +88,35 @@ async def test_stats_show_who_is_online(server: App, client: OpenClient) -> None
     stats = await api(server, "/api/stats")
     assert [p["name"] for p in stats["online"]] == ["Ada"]
     assert c is not None
+
+
+async def test_a_stopping_process_marks_its_players_offline_in_one_call() -> None:
+    app = App(make_config())
+    await app.start()
+    clients = []
+    online: set[str] = set()
+    removed: list[tuple[str, ...]] = []
+    try:
+        for i in range(20):
+            clients.append(await Client.open(app.port))
+            await clients[-1].hello(f"P{i}")
+        await app.shared.refresh_presence()
+        assert (await app.shared.leaderboard.stats())["players_online"] == 20
+        online = set(app.shared._online)
+        bus = app.shared.bus
+        remove = bus.presence_remove
+
+        async def counted(group: str, *members: str) -> None:  # the real call, counted
+            removed.append(members)
+            await remove(group, *members)
+
+        bus.presence_remove = counted  # type: ignore[method-assign]
+    finally:
+        await app.stop()
+        for c in clients:
+            await c.close()
+    assert sorted(m for call in removed for m in call) == sorted(online)
+    assert len(removed) <= 2  # departures seen by a last refresh, then the rest: not 20 calls
 
 
 async def test_a_game_ending_while_redis_is_down_is_recorded_when_it_returns(
