@@ -398,8 +398,9 @@ class Cluster:
                 log.exception("writing snapshots failed")
 
     async def _write_slot(self, slot: int) -> None:
+        """The snapshots of the rooms of `slot`, and of new ones (`Owner.due`), in one call."""
         made = []
-        for owner in [o for o in self.owners.values() if o.slot == slot]:
+        for owner in [o for o in self.owners.values() if o.slot == slot or o.due]:
             snap = owner.snapshot()
             if snap is not None:
                 made.append((owner, *snap))

@@ -27,7 +27,10 @@ log = logging.getLogger("server.directory")
 
 TOKENS = "cluster:tokens"  # hash: resume token -> room code
 ROOM_TTL_S = 3.0
-TOKEN_BATCH_S = 0.05  # new seats' tokens shared together (a reconnect takes longer than this)
+# New rooms and new seats' tokens are shared together, one batch this often: a join by code
+# or a reconnect elsewhere takes longer than this, and in a burst of joins a bus call or two
+# per room and per seat made joins wait for seconds.
+NEWS_BATCH_S = 0.05
 DEAD_AFTER_S = 5.0  # a process missing from presence this long is dead (not a bus hiccup)
 
 
@@ -44,16 +47,16 @@ class Directory:
         self.tokens: dict[str, str] = {}  # token -> room code
         self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._listed: dict[str, tuple[object, bytes]] = {}  # code -> (summary, its JSON)
-        self._tokens_out: dict[str, str] = {}  # new seats' tokens for the next batch
-        self._tokens_due = False
+        # What the next batch of news shares: new seats' tokens, new rooms.
+        self._tokens_out: dict[str, str] = {}
+        self._rooms_out: dict[str, Room] = {}
+        self._news_due = False
 
     async def announce(self, room: Room) -> None:
-        """Make a new room findable everywhere now, not at the next directory refresh."""
-        info = _summary(room.summary(), room.private, self.proc)
-        with contextlib.suppress(BusUnavailable):
-            body = {"k": "room", "room": room.code, "info": json.loads(info)}
-            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
-            await self.bus.presence_set(keys.LOBBY_ROOMS, room.code, ROOM_TTL_S, info)
+        """Make a new room findable everywhere now (with the next batch of news), not at the
+        next directory refresh."""
+        self._rooms_out[room.code] = room
+        await self._send_news()
 
     async def refresh(self, owners: Mapping[str, Owner]) -> None:
         """Presence of this process and its rooms written; other rooms and tokens read back."""
@@ -142,21 +145,34 @@ class Directory:
             self.registry.mark_list_dirty()
 
     async def publish_token(self, token: str, code: str) -> None:
-        """Share a new seat's resume token; the tokens of TOKEN_BATCH_S go out together (in
-        a burst of joins, two bus calls per seat made joins wait for seconds)."""
+        """Share a new seat's resume token (with the next batch of news)."""
         self._tokens_out[token] = code
-        if self._tokens_due:
+        await self._send_news()
+
+    async def _send_news(self) -> None:
+        """Send what was queued in the last NEWS_BATCH_S: one hash write for the tokens, one
+        presence write for the rooms, one lobby message for both."""
+        if self._news_due:
             return  # the call that started this batch sends it
-        self._tokens_due = True
+        self._news_due = True
         try:
-            await asyncio.sleep(TOKEN_BATCH_S)
+            await asyncio.sleep(NEWS_BATCH_S)
         finally:
-            self._tokens_due = False
-        batch, self._tokens_out = self._tokens_out, {}
+            self._news_due = False
+        tokens, self._tokens_out = self._tokens_out, {}
+        # a room closed meanwhile is not shared: it would be listed until its presence lapsed
+        rooms = {code: room for code, room in self._rooms_out.items() if not room.closed}
+        self._rooms_out = {}
+        infos = {code: self._info(room) for code, room in rooms.items()}
         with contextlib.suppress(BusUnavailable):
-            await self.bus.hset(TOKENS, {t: c.encode() for t, c in batch.items()})
-            body = {"k": "tokens", "tokens": batch}
-            await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
+            if tokens:
+                await self.bus.hset(TOKENS, {t: c.encode() for t, c in tokens.items()})
+            if infos:
+                await self.bus.presence_set_many(keys.LOBBY_ROOMS, infos, ROOM_TTL_S)
+            if tokens or infos:
+                rooms_out = {code: json.loads(info) for code, info in infos.items()}
+                body = {"k": "news", "tokens": tokens, "rooms": rooms_out}
+                await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
 
     async def forget_tokens(self, tokens: list[str]) -> None:
         for token in tokens:
@@ -181,14 +197,21 @@ class Directory:
 
     def on_lobby(self, data: bytes) -> None:
         msg = json.loads(data)
-        if msg.get("k") == "chat":
+        kind = msg.get("k")
+        if kind == "chat":
             self.registry.post_lobby(_line(msg["line"]))
-        elif msg.get("k") == "tokens":
-            self.tokens.update({str(t): str(code) for t, code in msg["tokens"].items()})
-        elif msg.get("k") == "token":  # one at a time, from a process of an older release
-            self.tokens[str(msg["token"])] = str(msg["room"])
-        elif msg.get("k") == "room" and msg["room"] not in self.registry.rooms:
-            self._set_remote({**self.remote, str(msg["room"]): dict(msg["info"])})
+            return
+        # "news" batches; "tokens", "token" and "room" come from processes of older releases
+        tokens = msg.get("tokens", {}) if kind in ("news", "tokens") else {}
+        rooms = msg.get("rooms", {}) if kind == "news" else {}
+        if kind == "token":
+            tokens = {msg["token"]: msg["room"]}
+        elif kind == "room":
+            rooms = {msg["room"]: msg["info"]}
+        self.tokens.update({str(t): str(code) for t, code in tokens.items()})
+        new = {str(c): dict(i) for c, i in rooms.items() if c not in self.registry.rooms}
+        if new:
+            self._set_remote({**self.remote, **new})
 
 
 def _summary(s: protocol.RoomSummary, private: bool, proc: str) -> bytes:

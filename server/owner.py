@@ -44,6 +44,7 @@ class Owner(RoomObserver):
         self.held: HeldLease | None = None
         self.epoch = 0
         self.slot = 0  # which step of the snapshot period writes this room's snapshot
+        self.due = False  # ... or the very next step (a new lease: no snapshot of it yet)
         self._saved: tuple[object, ...] | None = None  # snapshot.mark() of the last one written
         self.stubs: dict[str, RemotePeer] = {}
         self.want_keyframe = False
@@ -85,7 +86,7 @@ class Owner(RoomObserver):
             return True  # nobody can take it while the bus is down; keep playing
         self.adopt_lease(lease)
         log.info("room lease held", extra={"room": self.room.code, "epoch": lease.epoch})
-        await self.save()
+        self.due = True  # a first snapshot with the next batch, whatever the room's slot
         return True
 
     async def save(self) -> None:
@@ -112,6 +113,7 @@ class Owner(RoomObserver):
     def saved(self, mark: tuple[object, ...] | None) -> None:
         """The snapshot with this mark is on the bus."""
         self._saved = mark
+        self.due = False
 
     def announce(self) -> None:
         """Tell processes with players here that this process runs the room now."""

@@ -32,9 +32,13 @@ class Process:
 
     async def create(self) -> Room:
         handle = self.cluster.create(Mode.ARENA, private=False)
-        await asyncio.gather(*self.cluster._background)  # lease taken, first snapshot written
+        await asyncio.gather(*self.cluster._background)  # lease taken, room announced
         room = self.world.registry.rooms[handle.code]
-        assert self.cluster.owners[room.code].holding
+        owner = self.cluster.owners[room.code]
+        assert owner.holding and owner.due
+        # the first snapshot goes with the next step, whichever slot the room has
+        await self.cluster._write_slot((owner.slot + 1) % SNAPSHOT_SLOTS)
+        assert not owner.due and await self.written(room)
         return room
 
     def play(self, *rooms: Room) -> None:
@@ -150,27 +154,48 @@ async def test_the_lobby_listing_is_written_for_every_room_at_once(
     assert len(await backend.peer().presence_list(keys.LOBBY_ROOMS)) == 3
 
 
-async def test_new_seats_tokens_go_out_together(proc: Process, backend: Backend) -> None:
-    rooms = [await proc.create() for _ in range(3)]
+async def test_new_rooms_and_seats_tokens_go_out_together(proc: Process, backend: Backend) -> None:
     peer = backend.peer()
     async with peer.subscribe(keys.LOBBY_CHANNEL) as lobby:
+        handles = [proc.cluster.create(Mode.ARENA, private=False) for _ in range(4)]
+        rooms = [proc.world.registry.rooms[h.code] for h in handles]
         seats = []
-        for room in rooms:
+        for room in rooms[:3]:
             for name in ("Ada", "Bob", "Cy", "Dee"):
                 seat = room.join(RecordingPeer(), name, spectate=False)
                 assert seat is not None
                 proc.cluster.register_seat(room, seat)
                 seats.append((seat.token, room.code))
-        await asyncio.sleep(0)  # the seats' publish tasks start
-        gone = seats.pop()  # a seat freed before its token went out is not shared at all
+        await asyncio.sleep(0)  # the announcing and publishing tasks start
+        # a room closed and a seat freed before the news went out are not shared at all
+        proc.world.run(1 / 60)  # the room nobody joined closes at its first tick
+        assert rooms.pop().closed
+        gone = seats.pop()
         await proc.cluster.directory.forget_tokens([gone[0]])
         await asyncio.gather(*proc.cluster._background)
         message = await asyncio.wait_for(lobby.get(), 5)
         assert message is not None
         body = json.loads(message.data)
-        assert body == {"k": "tokens", "tokens": dict(seats)}  # one message for all of them
+        assert body["k"] == "news" and body["tokens"] == dict(seats)  # one message for all
+        assert sorted(body["rooms"]) == sorted(r.code for r in rooms)
+        assert body["rooms"][rooms[0].code]["players"] == 4
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(lobby.get(), 0.2)  # and nothing else
     shared = await peer.hgetall(TOKENS)
     assert {t: code.decode() for t, code in shared.items()} == dict(seats)
+    assert sorted(await peer.presence_list(keys.LOBBY_ROOMS)) == sorted(r.code for r in rooms)
     other = Directory(World(countdown_s=0.0).registry, peer, "p2")
     other.on_lobby(message.data)
     assert other.tokens == dict(seats)
+    assert sorted(other.remote) == sorted(r.code for r in rooms)
+
+
+def test_news_from_processes_of_older_releases_is_still_read() -> None:
+    directory = Directory(World(countdown_s=0.0).registry, None, "p2")  # type: ignore[arg-type]
+    info = {"mode": "arena", "players": 1, "max": 8, "spectators": 0, "state": "waiting",
+            "private": False, "owner": "p1"}  # fmt: skip
+    directory.on_lobby(json.dumps({"k": "room", "room": "ABCDE", "info": info}).encode())
+    directory.on_lobby(json.dumps({"k": "token", "token": "t1", "room": "ABCDE"}).encode())
+    directory.on_lobby(json.dumps({"k": "tokens", "tokens": {"t2": "ABCDE"}}).encode())
+    assert directory.remote == {"ABCDE": info}
+    assert directory.tokens == {"t1": "ABCDE", "t2": "ABCDE"}
