@@ -62,6 +62,11 @@ class Arena:
         self.multi = self.mode == Mode.ARENA
         self.seed = seed
         self.rng = rng if rng is not None else random.Random(seed)  # frightened turns, fruit time
+        # The arena's own RNG (None when one was passed in) is `Random(seed)` plus the 32-bit
+        # words drawn since, `rng_words` (every draw goes through `draw_bits`/`draw_below`):
+        # its state is that number, not 2.5 KB (see `state.to_state`).
+        self.own_rng: random.Random | None = self.rng if rng is None else None
+        self.rng_words = 0
         self.level_limit = level_limit
         self.ready_frames = ready_frames
         self.freeze_frames = freeze_frames
@@ -359,6 +364,21 @@ class Arena:
         self.timer = self.clear_frames
 
     # Snapshots
+
+    def draw_bits(self, k: int) -> int:
+        """`k` (at most 32) random bits from the game's RNG: one word."""
+        self.rng_words += 1
+        return self.rng.getrandbits(k)
+
+    def draw_below(self, n: int) -> int:
+        """A random number in `range(n)` (n < 2**32), drawn as `Random.randrange(n)` draws it,
+        a word per try, so that seeded games stay the games they were."""
+        k = n.bit_length()
+        while True:
+            self.rng_words += 1
+            r = self.rng.getrandbits(k)
+            if r < n:
+                return r
 
     def to_state(self) -> dict[str, Any]:
         """Plain data (JSON-able) for a snapshot, RNG included; see `from_state`."""

@@ -70,7 +70,7 @@ def choose_exit(arena: Arena, g: Ghost, n: int, d: int) -> int:
     rev = d ^ 2
     base = 4 * n
     if g.fright and g.state == G_OUT:
-        e = arena.rng.getrandbits(2)
+        e = arena.draw_bits(2)
         for _ in range(4):
             if e != rev and walk[nbr[base + e]]:
                 return e

@@ -98,7 +98,7 @@ def eat_pellet(arena: Arena, p: Player, pellet: int) -> None:
         award(arena, p, DOT_POINTS, EventKind.DOT_EATEN, None, pellet)
     if arena.eaten in FRUIT_PELLETS and not arena.fruit:
         arena.fruit = int(arena.lv.fruit)
-        arena.fruit_left = FRUIT_FRAMES + arena.rng.randrange(60)
+        arena.fruit_left = FRUIT_FRAMES + arena.draw_below(60)
         arena.emit(EventKind.FRUIT_APPEARED, None, None, arena.fruit, 0)
     if arena.pellets_left == 0:
         arena.clear_level()

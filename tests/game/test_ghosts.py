@@ -171,6 +171,19 @@ def test_frightened_choice_follows_the_seed() -> None:
     assert set(picks(7)) == {UP, DOWN, RIGHT}  # every legal exit shows up, never the reverse
 
 
+def test_every_draw_is_counted() -> None:
+    a = _chasing((10, 20), Direction.LEFT)
+    g = a.ghosts[0]
+    g.fright = True
+    before = a.rng_words
+    for _ in range(5):
+        choose_exit(a, g, tile_index(6, 8), RIGHT)
+    assert a.rng_words == before + 5
+    g.fright = False
+    choose_exit(a, g, tile_index(6, 8), RIGHT)  # a chasing ghost decides without the RNG
+    assert a.rng_words == before + 5
+
+
 def test_no_decisions_in_the_tunnel() -> None:
     a = _chasing((20, 17), Direction.LEFT)
     g = a.ghosts[0]

@@ -44,6 +44,18 @@ def test_random_is_only_used_through_seeded_instances() -> None:
                 assert node.attr == "Random", f"{path.name}:{node.lineno} uses random.{node.attr}"
 
 
+def test_the_rng_is_drawn_only_through_the_arena() -> None:
+    """A snapshot saves the arena's RNG as the words drawn from its seed (`rng_words`): a draw
+    that bypassed `draw_bits`/`draw_below` would restore a taken-over game with another RNG."""
+    allowed = {"arena.py", "state.py"}  # the draw methods; the state's save and restore
+    for path in _modules():
+        if path.name in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "rng":
+                raise AssertionError(f"{path.name}:{node.lineno} uses the rng directly")
+
+
 def test_the_checker_would_catch_a_violation() -> None:
     bad = ast.parse("import random\nrandom.choice([1])\nimport time")
     attrs = [n.attr for n in ast.walk(bad) if isinstance(n, ast.Attribute)]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from typing import Any
 
 import pytest
 
 from server import protocol, relay, snapshot
 from server.chat import MemoryChatHistory
+from server.game.rules import start_fright
+from server.game.state import full_rng_state
 from server.game.view import Direction, Mode
 from server.handle import RoomHandle
 from server.relay import RelayedFrame, RelayedText
+from server.room import Room
 from server.rooms import Registry
 from tests.server.test_room import RecordingPeer, World
 
@@ -58,39 +63,71 @@ def test_snapshot_restores_the_game_seats_and_chat_exactly() -> None:
     assert copy.arena.to_state() == room.arena.to_state()
 
 
-def test_a_version_1_snapshot_from_an_older_process_restores_the_same_game() -> None:
+def _older(raw: bytes, room: Room, version: int) -> bytes:
+    """`raw` (just dumped from `room`) as a process of an older release wrote it: version 1
+    with pellets and the RNG's 625 words as JSON numbers, version 2 as hex and base64."""
+    data = snapshot.peek(raw)
+    arena = data["arena"]
+    del arena["rng_words"]
+    rng = full_rng_state(room.arena)
+    if version == 2:
+        arena["pellets"] = format(arena["pellets"], "x")
+        rng[1] = base64.b64encode(struct.pack("<625I", *rng[1])).decode()
+    arena["rng"] = rng
+    data["v"] = version
+    return json.dumps(data).encode()
+
+
+def test_snapshots_of_older_releases_restore_the_same_game() -> None:
     world = World(countdown_s=0.0)
     room = world.registry.create(Mode.ARENA, private=False)
     room.join(RecordingPeer(), "Ada", spectate=False)
     room.join(RecordingPeer(), "Bob", spectate=False)
-    world.run(2.0)
+    world.run(1.0)
+    start_fright(room.arena, room.arena.players_list[0])  # frightened ghosts draw
+    world.run(1.0)
+    assert room.arena.rng_words > 0
     raw = snapshot.dump(room, epoch=3)
     current = json.loads(raw)
-    assert current["v"] == 2 and isinstance(current["arena"]["rng"][1], str)
+    assert current["v"] == 3 and "rng" not in current["arena"]
+    assert current["arena"]["rng_words"] == room.arena.rng_words
     assert isinstance(current["arena"]["pellets"], str)
-    old = snapshot.peek(raw)  # pellets and the RNG's 625 words as JSON numbers, as in version 1
-    old["v"] = 1
-    assert len(old["arena"]["rng"][1]) == 625
-    raw_v1 = json.dumps(old).encode()
-    assert len(raw) < 0.7 * len(raw_v1)
+    older = [_older(raw, room, 1), _older(raw, room, 2)]
+    assert len(raw) < 0.6 * len(older[1]) < 0.6 * len(older[0])
     copies = [
         snapshot.restore(
             data, world.config, MemoryChatHistory(10), 0.0, lambda r: None, lambda r: None, str
         )
-        for data in (raw, raw_v1)
+        for data in (raw, *older)
     ]
     for copy in copies:
+        start_fright(copy.arena, copy.arena.players_list[0])
         for _ in range(300):
             copy.arena.step()
-    assert copies[0].arena.to_state() == copies[1].arena.to_state()
-    assert copies[0].arena.rng.random() == copies[1].arena.rng.random()
+    states = [c.arena.to_state() for c in copies]
+    assert states[0]["rng_words"] > current["arena"]["rng_words"]  # it drew on from there
+    # an older snapshot's RNG is a full state from then on; the same state all the same
+    assert full_rng_state(copies[0].arena) == states[1]["rng"] == states[2]["rng"]
+    for state in states:
+        state.pop("rng", None)
+        state.pop("rng_words", None)
+    assert states[0] == states[1] == states[2]
 
 
-def test_a_snapshot_with_a_broken_rng_state_is_refused() -> None:
+def test_a_snapshot_with_a_broken_rng_is_refused() -> None:
     world = World(countdown_s=0.0)
     room = world.registry.create(Mode.ARENA, private=False)
     room.join(RecordingPeer(), "Ada", spectate=False)
-    data = json.loads(snapshot.dump(room, epoch=1))
+    raw = snapshot.dump(room, epoch=1)
+    for words in (-1, 10**12, "12"):
+        data = json.loads(raw)
+        data["arena"]["rng_words"] = words
+        with pytest.raises(ValueError, match="RNG"):
+            snapshot.restore(
+                json.dumps(data).encode(), world.config, MemoryChatHistory(10), 0.0,
+                lambda r: None, lambda r: None, str,
+            )  # fmt: skip
+    data = json.loads(_older(raw, room, 2))
     data["arena"]["rng"][1] = data["arena"]["rng"][1][:-4]  # three bytes short of a word
     with pytest.raises(ValueError, match="RNG"):
         snapshot.peek(json.dumps(data).encode())
