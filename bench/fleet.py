@@ -150,7 +150,9 @@ class Fleet:
         n = max(1, len(self.bots))
         snap = self.snapshot()
         joined_by_port = Counter(str(b.port) for b in self.bots if b.joined)
-        unseated = [f"{b.port}:{b.room}:{b.room_state}" for b in self.bots if b.you is None]
+        seated = sum(1 for b in self.bots if b.you is not None)
+        # A target that seats nobody (the ceiling gives no seats) has no unseated bots to explain.
+        unseated = [f"{b.port}:{b.room}:{b.room_state}" for b in self.bots if b.you is None][:10]
         ports_by_room: dict[str, set[int]] = {}
         for b in self.bots:
             if b.joined and b.room:
@@ -169,9 +171,9 @@ class Fleet:
             "joined_by_port": dict(sorted(joined_by_port.items())),
             # Whose latest join got a seat, not a spectator's place: a bot between two games
             # (left one, its quick play for the next on the way) counts by the seat it had.
-            "seated": sum(1 for b in self.bots if b.you is not None),
+            "seated": seated,
             # where a few of the unseated ones are, to find out why they have no seat
-            "unseated": unseated[:10],
+            "unseated": unseated if seated else [],
             "join_retries": self.join_retries,
             "rooms": len(ports_by_room),
             # rooms whose players came in through more than one port (relayed, in a cluster)
