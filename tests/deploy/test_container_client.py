@@ -40,21 +40,32 @@ CHROMIUM_ARGS = [
 ]
 
 
-def bucket_site(s3: Any, bucket: str) -> ThreadingHTTPServer:
-    """An HTTP server answering GETs from the bucket's objects and their stored headers."""
+def bucket_objects(s3: Any, bucket: str) -> dict[str, tuple[bytes, str, str]]:
+    """Every object in the bucket: its body and the Content-Type and Cache-Control stored with it.
+
+    Read once, in the test's thread: moto is not safe to call from the site's threads.
+    """
+    objects = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            obj = s3.get_object(Bucket=bucket, Key=item["Key"])
+            objects[item["Key"]] = (obj["Body"].read(), obj["ContentType"], obj["CacheControl"])
+    return objects
+
+
+def bucket_site(objects: dict[str, tuple[bytes, str, str]]) -> ThreadingHTTPServer:
+    """An HTTP server answering GETs from the bucket's objects with their stored headers."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             key = self.path.split("?")[0].lstrip("/") or "index.html"
-            try:
-                obj = s3.get_object(Bucket=bucket, Key=key)
-            except s3.exceptions.NoSuchKey:
+            if key not in objects:
                 self.send_error(404)
                 return
-            body = obj["Body"].read()
+            body, content_type, cache_control = objects[key]
             self.send_response(200)
-            self.send_header("Content-Type", obj["ContentType"])
-            self.send_header("Cache-Control", obj["CacheControl"])
+            self.send_header("Content-Type", content_type)
+            self.send_header("Cache-Control", cache_control)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -68,27 +79,32 @@ def bucket_site(s3: Any, bucket: str) -> ThreadingHTTPServer:
 
 
 @pytest.fixture
-def site(aws_env: None) -> Iterator[tuple[ThreadingHTTPServer, Any, str]]:
+def bucket(aws_env: None) -> Iterator[tuple[Any, str]]:
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="client", CreateBucketConfiguration={"LocationConstraint": REGION})
-        server = bucket_site(s3, "client")
-        try:
-            yield server, s3, "client"
-        finally:
-            server.shutdown()
-            server.server_close()
+        yield s3, "client"
 
 
 def test_browser_loads_the_published_client_and_reaches_the_container(
-    image: dict[str, str], site: tuple[ThreadingHTTPServer, Any, str]
+    image: dict[str, str], bucket: tuple[Any, str]
 ) -> None:
-    server, s3, bucket = site
-    site_origin = f"http://127.0.0.1:{server.server_address[1]}"
+    s3, name = bucket
     game_port = free_port()
     ws_url = f"ws://127.0.0.1:{game_port}/ws"
-    publish.publish(s3, bucket, REPO / "web", ws_url, progress=lambda _: None)
+    publish.publish(s3, name, REPO / "web", ws_url, progress=lambda _: None)
+    site = bucket_site(bucket_objects(s3, name))
+    site_origin = f"http://127.0.0.1:{site.server_address[1]}"
+    try:
+        browser_plays_through(image, site_origin, game_port, ws_url)
+    finally:
+        site.shutdown()
+        site.server_close()
 
+
+def browser_plays_through(
+    image: dict[str, str], site_origin: str, game_port: int, ws_url: str
+) -> None:
     with running(image, game_port, ALLOWED_ORIGINS=site_origin, SERVE_STATIC="0") as name:
         wait_healthy(image, name)
         # With the client on S3 the server serves no pages.
@@ -99,6 +115,7 @@ def test_browser_loads_the_published_client_and_reaches_the_container(
         sockets: list[WebSocket] = []
         received: list[str] = []
         errors: list[str] = []
+        failed: list[str] = []
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
@@ -106,6 +123,12 @@ def test_browser_loads_the_published_client_and_reaches_the_container(
             try:
                 page = browser.new_page()
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
+                # A module or config.json that fails to load shows here, not as a page error.
+                page.on("requestfailed", lambda req: failed.append(f"{req.url} {req.failure}"))
+                page.on(
+                    "console",
+                    lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+                )
 
                 def opened(ws: WebSocket) -> None:
                     sockets.append(ws)
@@ -120,9 +143,10 @@ def test_browser_loads_the_published_client_and_reaches_the_container(
                 page.goto(site_origin + "/")
                 deadline = time.monotonic() + 20
                 while not any('"welcome"' in text for text in received):
-                    assert time.monotonic() < deadline, (sockets, received, errors)
+                    assert time.monotonic() < deadline, (sockets, received, errors, failed)
                     page.wait_for_timeout(100)
             finally:
                 browser.close()
         assert [ws.url for ws in sockets][:1] == [ws_url]
         assert errors == []
+        assert failed == []
