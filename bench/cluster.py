@@ -38,7 +38,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 import redis
 
-from bench import procs, runner
+from bench import host, procs, runner
 from bench.cpubudget import HALF_CORE, Budget, CpuGroup, budget_problem, cpu_group
 from bench.fleet import FleetOptions
 
@@ -149,7 +149,8 @@ def plan_cores(
 ) -> list[int | None]:
     if server_cpu is None:
         return [None] * count
-    spare = [server_cpu] + [c for c in available if c not in (server_cpu, bot_cpu)]
+    spare: list[int | None] = [server_cpu]
+    spare += [c for c in available if c not in (server_cpu, bot_cpu)]
     return spare[:count] if len(spare) >= count else [server_cpu] * count
 
 
@@ -204,8 +205,9 @@ def measure_step(
         cpu0 = [procs.cpu_times(proc) for proc, _ in servers]
         stat0 = [group.stat() if group else {} for _, group in servers]
         calls0 = store.calls() if layout == "cluster" else {}
-        redis_cpu0 = store.cpu_seconds()
+        redis_cpu0, host0 = store.cpu_seconds(), host.cpu_ticks()
         time.sleep(p.window_s)
+        steal = host.steal_pct(host0, host.cpu_ticks(), cores)
         cpu = [procs.cpu_times(proc) - c for (proc, _), c in zip(servers, cpu0, strict=True)]
         redis_cpu = store.cpu_seconds() - redis_cpu0
         stat = [group.stat() if group else {} for _, group in servers]
@@ -239,6 +241,7 @@ def measure_step(
         players=players,
         servers=per_server,
         server_cpu_pct=round(100 * sum(cpu) / p.window_s, 1),
+        steal_pct=steal,
         redis_cpu_pct=round(100 * redis_cpu / p.window_s, 1),
         internal_lateness_ms=_worst_gauge([s["own_lateness_ms"] for s in per_server]),
     )
@@ -382,7 +385,7 @@ def _say_step(row: dict[str, Any]) -> None:
         f"tick p99 per second {runner.tick_p99(late):.1f} ms "
         f"(delivery {late.get('slice_p99', 0):.1f} ms), min frames "
         f"{row['frame_ratio']['min']:.3f}, server cpu {cpus}, bots cpu {row['bot_cpu_pct']}%, "
-        f"errors {row['error_total']}{redis_part}"
+        f"errors {row['error_total']}{redis_part}{host.steal_note(row.get('steal_pct'))}"
     )
 
 
@@ -449,8 +452,8 @@ def steps_table(results: dict[str, Any]) -> str:
         "tick lateness p99 ms from outside: per second / window | "
         "delivery lateness ms: p50 / p99 per second | "
         "min frames | server cpu %, each | throttled periods %, each | clients, each | "
-        "redis cpu % | publishes / commands per room/s | bots cpu % | errors | pass |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "redis cpu % | publishes / commands per room/s | bots cpu % | steal % | errors | pass |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in fig["rows"]:
         late = r["lateness_ms"]
@@ -473,7 +476,8 @@ def steps_table(results: dict[str, Any]) -> str:
             f"{late['p50']:.1f} / {late.get('slice_p99', 0):.1f} | "
             f"{r['frame_ratio']['min']:.3f} | {cpu} | {throttled} | {clients} | "
             f"{r['redis_cpu_pct'] if r['target'] == 'cluster' else '-'} | {redis_part} | "
-            f"{r['bot_cpu_pct']} | {r['error_total']} | {'yes' if r['passed'] else 'no'} |"
+            f"{r['bot_cpu_pct']} | {host.steal_cell(r)} | {r['error_total']} | "
+            f"{'yes' if r['passed'] else 'no'} |"
         )
     return "\n".join(lines)
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import cluster
+from bench import cluster, host
 
 Row = cluster.Row
 
@@ -192,8 +192,8 @@ def _fig1_steps(results: dict[str, Any]) -> str:
     lines = [
         "| target | players | own tick p99 ms (its gauge) | tick lateness p99 ms from outside: "
         "per second / window | delivery lateness ms: p50 / p99 per second / window | "
-        "min frames | server cpu % | cpu us/player/s | bots cpu % | errors | pass |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "min frames | server cpu % | cpu us/player/s | bots cpu % | steal % | errors | pass |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in fig1["rows"]:
         late = r["lateness_ms"]
@@ -204,7 +204,7 @@ def _fig1_steps(results: dict[str, Any]) -> str:
             f"{tick.get('p99', 0):.1f} | {late['p50']:.1f} / "
             f"{late.get('slice_p99', 0):.1f} / {late['p99']:.1f} | "
             f"{r['frame_ratio']['min']:.3f} | {r['server_cpu_pct']} | {r['cpu_us_per_player_s']} | "
-            f"{r['bot_cpu_pct']} | "
+            f"{r['bot_cpu_pct']} | {host.steal_cell(r)} | "
             f"{r['error_total']} | {'yes' if r['passed'] else 'no'} |"
         )
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench import procs
+from bench import host, procs
 from bench.fleet import FleetOptions
 
 LATENESS_BAR_MS = 5.0
@@ -101,9 +101,9 @@ def measure_players(
         if target == "ceiling":  # this read also resets the ceiling's lateness record
             connections = _ceiling_stats(port).get("connections", 0)
         before = procs.histograms(metrics_port, procs.TICK_METRIC, procs.INTENT_METRIC)
-        cpu0 = procs.cpu_times(proc)
+        cpu0, host0 = procs.cpu_times(proc), host.cpu_ticks()
         time.sleep(p.window_s)
-        cpu = procs.cpu_times(proc) - cpu0
+        cpu, host1 = procs.cpu_times(proc) - cpu0, host.cpu_ticks()
         rss = proc.memory_info().rss
         after = procs.histograms(metrics_port, procs.TICK_METRIC, procs.INTENT_METRIC)
         # The server's own tick-lateness histogram over the window, and figure 3 timed inside.
@@ -120,6 +120,7 @@ def measure_players(
         players=players,
         server_cpu_pct=round(100 * cpu / p.window_s, 1),
         server_rss_mb=round(rss / 2**20, 1),
+        steal_pct=host.steal_pct(host0, host1, [m.server_cpu]),
         internal_lateness_ms=internal,
         server_intent_ms=intent_ms,
     )
@@ -202,6 +203,7 @@ def players_per_core(p: Preset, m: Machine) -> dict[str, Any]:
                 f"{tick_p99(late):.1f} ms (delivery {late.get('slice_p99', 0):.1f} ms), "
                 f"min frames {row['frame_ratio']['min']:.3f}, cpu {row['server_cpu_pct']}%, "
                 f"bots cpu {row['bot_cpu_pct']}%, errors {row['error_total']}"
+                f"{host.steal_note(row.get('steal_pct'))}"
             )
             if row["passed"]:
                 failures[target] = 0
@@ -360,6 +362,7 @@ def environment(m: Machine) -> dict[str, Any]:
         "python": platform.python_version(),
         "os": platform.platform(),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
+        "idle_steal_pct": host.idle_steal_pct(),
         "server_cpu": m.server_cpu,
         "bot_cpu": m.bot_cpu,
         "ceiling_loop": "uvloop" if m.uvloop else "asyncio",
