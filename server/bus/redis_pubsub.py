@@ -29,6 +29,12 @@ class RedisSubscription(QueuedSubscription):
     async def open(self) -> None:
         await self._hub.add(self)
         self._open = True
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # redis-py can swallow a cancellation that arrives while it subscribes: the caller
+            # was told to stop, so stop, rather than read a subscription nobody will close
+            await self.close()
+            raise asyncio.CancelledError
 
     async def close(self) -> None:
         if self._open:

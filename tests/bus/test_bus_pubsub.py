@@ -117,3 +117,21 @@ async def test_a_reader_cancelled_as_its_message_arrives_is_cancelled(backend: B
         with pytest.raises(asyncio.CancelledError):
             await reader
         assert await sub.get(timeout=1) == Message("c", b"x")  # left for the next read
+
+
+async def test_a_listener_cancelled_while_it_subscribes_stops(backend: Backend) -> None:
+    # A process closing cancels its listeners; one caught subscribing used to have the
+    # cancellation swallowed (by redis-py) and then read its subscription forever.
+    async def listen(channel: str) -> None:
+        async with backend.bus.subscribe(channel) as sub:
+            async for _ in sub:
+                pass
+
+    for turns in range(12):  # cancel at each await of the subscribing in turn
+        listener = asyncio.create_task(listen(f"c{turns}"))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        listener.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(5):
+                await listener
