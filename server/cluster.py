@@ -23,7 +23,7 @@ from typing import Any
 from server import protocol, relay, snapshot
 from server.bus import Bus, BusUnavailable, LeaseGroup, keys
 from server.chat import ChatLine
-from server.directory import Directory
+from server.directory import NEWS_BATCH_S, Directory
 from server.game.view import Mode
 from server.handle import RoomHandle
 from server.owner import LEASE_TTL_S, SNAPSHOT_TTL_S, Owner
@@ -111,8 +111,10 @@ class Cluster:
         for _, owner in owners:
             self.registry.let_go(owner.room)
         tasks = [asyncio.create_task(owner.hand_over()) for _, owner in owners]
-        if tasks:
-            await asyncio.wait(tasks, timeout=budget_s)
+        leaving = asyncio.create_task(self.directory.leave())
+        await asyncio.wait([*tasks, leaving], timeout=budget_s)
+        if not leaving.done():
+            leaving.cancel()  # a marker left behind is one stale field, nothing more
         for (code, owner), task in zip(owners, tasks, strict=True):
             if task.done() and not task.cancelled() and task.exception() is None:
                 log.info("room handed over", extra={"room": code})
@@ -234,13 +236,28 @@ class Cluster:
 
     def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None:
         held = self.registry.seat_for(token)
-        if held is not None:
-            room, seat = held
-            return self.handles.get(room.code) or self._own(room, None), seat
-        code = self.directory.tokens.get(token)
-        if code is None or code in self.registry.rooms:
+        if held is None:
             return None
-        return self._handle(code), Seat(-1, "", token, None)
+        room, seat = held
+        return self.handles.get(room.code) or self._own(room, None), seat
+
+    def seat_elsewhere(self, token: str, peer: Peer) -> None:
+        self._spawn(self._resume_elsewhere(token, peer))
+
+    async def _resume_elsewhere(self, token: str, peer: Peer) -> None:
+        """Look `token` up in the shared hash; if its room runs on another process and `peer`
+        still waits in the lobby, put the peer back in its seat there."""
+        code = await self.directory.room_of(token)
+        if code is None:  # a seat taken a moment ago: its token goes out with the next news
+            await asyncio.sleep(2 * NEWS_BATCH_S)
+            code = await self.directory.room_of(token)
+        if code is None or code in self.registry.rooms or peer not in self.registry.lobby:
+            return  # unknown, a room of ours that no longer has the seat, or the peer moved on
+        handle = self._handle(code)
+        self.registry.leave_lobby(peer)
+        if isinstance(peer, Connection):
+            peer.moved(handle)
+        handle.resume(Seat(-1, "", token, None), peer)
 
     def register_seat(self, room: RoomLike, seat: Seat) -> None:
         self.registry.tokens[seat.token] = room.code

@@ -1,9 +1,11 @@
 """What every process knows of the others: their rooms, resume tokens, lobby chat, liveness.
 
 Owners list their rooms in a presence group (all of a process's rooms refreshed every second
-in one bus call, announced at creation),
-seats' resume tokens sit in a shared hash (plus a pub/sub nudge), lobby chat travels on the
-lobby channel with its history in a capped list. `Cluster` reads these mirrors synchronously.
+in one bus call, announced at creation); `Cluster` reads that mirror synchronously. Seats'
+resume tokens sit in a shared hash, looked up one at a time when a player comes back to a
+process that does not hold their seat (no process keeps them all: that would cost every
+process a read of every player's token every second). Lobby chat travels on the lobby
+channel with its history in a capped list.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from server.rooms import Registry
 log = logging.getLogger("server.directory")
 
 TOKENS = "cluster:tokens"  # hash: resume token -> room code
+# Each process's own field in TOKENS (tokens never hold "~"): gone with the hash when Redis
+# restarts empty, which tells the process to write its seats' tokens again.
+MARKER = "~written-by:"
 ROOM_TTL_S = 3.0
 # New rooms and new seats' tokens are shared together, one batch this often: a join by code
 # or a reconnect elsewhere takes longer than this, and in a burst of joins a bus call or two
@@ -44,7 +49,6 @@ class Directory:
         self.proc = proc
         self.remote: dict[str, dict[str, Any]] = {}  # code -> summary of rooms run elsewhere
         self._counted_at: dict[str, tuple[int, float]] = {}  # code -> (players, since when)
-        self.tokens: dict[str, str] = {}  # token -> room code
         self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._listed: dict[str, tuple[object, bytes]] = {}  # code -> (summary, its JSON)
         # What the next batch of news shares: new seats' tokens, new rooms.
@@ -75,14 +79,30 @@ class Directory:
                 info = json.loads(raw)
                 remote[code] = info
         self._set_remote(remote)
-        tokens = await self.bus.hgetall(TOKENS)
-        self.tokens = {t: v.decode() for t, v in tokens.items()}
-        # Our seats' tokens missing from the hash (Redis restarted empty): write them again.
-        ours = {s.token: code for code, o in owners.items() for s in o.room.seats.values()}
-        missing = {t: code.encode() for t, code in ours.items() if t not in self.tokens}
-        if missing:
-            await self.bus.hset(TOKENS, missing)
-            self.tokens.update({t: v.decode() for t, v in missing.items()})
+        if await self.bus.hget(TOKENS, self._marker) is None:
+            # The first refresh, or Redis restarted empty: our seats' tokens, all of them again.
+            ours = {self._marker: b"1"}
+            for code, owner in owners.items():
+                ours.update((seat.token, code.encode()) for seat in owner.room.seats.values())
+            await self.bus.hset(TOKENS, ours)
+
+    @property
+    def _marker(self) -> str:
+        return MARKER + self.proc
+
+    async def room_of(self, token: str) -> str | None:
+        """The room holding the seat of `token`, wherever it runs; None if unknown (or the bus
+        cannot say)."""
+        try:
+            code = await self.bus.hget(TOKENS, token)
+        except BusUnavailable:
+            return None
+        return None if code is None else code.decode()
+
+    async def leave(self) -> None:
+        """This process is stopping: its marker goes (its seats' tokens go with their rooms)."""
+        with contextlib.suppress(BusUnavailable):
+            await self.bus.hdel(TOKENS, self._marker)
 
     def _info(self, room: Room) -> bytes:
         """The room's entry in the lobby presence group (made again only when it changed)."""
@@ -151,7 +171,7 @@ class Directory:
 
     async def _send_news(self) -> None:
         """Send what was queued in the last NEWS_BATCH_S: one hash write for the tokens, one
-        presence write for the rooms, one lobby message for both."""
+        presence write and one lobby message for the rooms."""
         if self._news_due:
             return  # the call that started this batch sends it
         self._news_due = True
@@ -169,9 +189,9 @@ class Directory:
                 await self.bus.hset(TOKENS, {t: c.encode() for t, c in tokens.items()})
             if infos:
                 await self.bus.presence_set_many(keys.LOBBY_ROOMS, infos, ROOM_TTL_S)
-            if tokens or infos:
+            if infos:
                 rooms_out = {code: json.loads(info) for code, info in infos.items()}
-                body = {"k": "news", "tokens": tokens, "rooms": rooms_out}
+                body = {"k": "news", "rooms": rooms_out}
                 await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
 
     async def forget_tokens(self, tokens: list[str]) -> None:
@@ -201,14 +221,11 @@ class Directory:
         if kind == "chat":
             self.registry.post_lobby(_line(msg["line"]))
             return
-        # "news" batches; "tokens", "token" and "room" come from processes of older releases
-        tokens = msg.get("tokens", {}) if kind in ("news", "tokens") else {}
+        # "news" batches; "room" comes from processes of older releases (as do "token" and
+        # "tokens", not needed: tokens are looked up in the hash)
         rooms = msg.get("rooms", {}) if kind == "news" else {}
-        if kind == "token":
-            tokens = {msg["token"]: msg["room"]}
-        elif kind == "room":
+        if kind == "room":
             rooms = {msg["room"]: msg["info"]}
-        self.tokens.update({str(t): str(code) for t, code in tokens.items()})
         new = {str(c): dict(i) for c, i in rooms.items() if c not in self.registry.rooms}
         if new:
             self._set_remote({**self.remote, **new})

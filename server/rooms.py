@@ -82,6 +82,10 @@ class RoomDirectory(Protocol):
 
     def seat_for(self, token: str) -> tuple[RoomLike, Seat] | None: ...
 
+    def seat_elsewhere(self, token: str, peer: Peer) -> None:
+        """`token` holds no seat here: if it does on another process, take `peer` (waiting in
+        the lobby meanwhile) back to it there."""
+
     def register_seat(self, room: RoomLike, seat: Seat) -> None: ...
 
     def enter_lobby(self, peer: Peer) -> None: ...
@@ -234,6 +238,9 @@ class Registry:
             if seat.token == token:
                 return room, seat
         return None
+
+    def seat_elsewhere(self, token: str, peer: Peer) -> None:
+        pass  # one process: there is nowhere else
 
     def register_seat(self, room: RoomLike, seat: Seat) -> None:
         self.tokens[seat.token] = room.code

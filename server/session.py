@@ -257,6 +257,8 @@ class Session:
         held = self.registry.seat_for(msg.token) if msg.token else None
         if held is None:
             self.registry.enter_lobby(self.conn)
+            if msg.token:
+                self.registry.seat_elsewhere(msg.token, self.conn)
             return
         # The lobby's list and history first (as for everyone), then straight back to the seat.
         self.registry.enter_lobby(self.conn)

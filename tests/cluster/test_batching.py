@@ -176,7 +176,7 @@ async def test_new_rooms_and_seats_tokens_go_out_together(proc: Process, backend
         message = await asyncio.wait_for(lobby.get(), 5)
         assert message is not None
         body = json.loads(message.data)
-        assert body["k"] == "news" and body["tokens"] == dict(seats)  # one message for all
+        assert body["k"] == "news" and "tokens" not in body  # one message, the rooms only
         assert sorted(body["rooms"]) == sorted(r.code for r in rooms)
         assert body["rooms"][rooms[0].code]["players"] == 4
         with pytest.raises(TimeoutError):
@@ -186,8 +186,10 @@ async def test_new_rooms_and_seats_tokens_go_out_together(proc: Process, backend
     assert sorted(await peer.presence_list(keys.LOBBY_ROOMS)) == sorted(r.code for r in rooms)
     other = Directory(World(countdown_s=0.0).registry, peer, "p2")
     other.on_lobby(message.data)
-    assert other.tokens == dict(seats)
     assert sorted(other.remote) == sorted(r.code for r in rooms)
+    for token, code in seats:
+        assert await other.room_of(token) == code  # looked up in the hash, one at a time
+    assert await other.room_of(gone[0]) is None
 
 
 def test_news_from_processes_of_older_releases_is_still_read() -> None:
@@ -195,7 +197,61 @@ def test_news_from_processes_of_older_releases_is_still_read() -> None:
     info = {"mode": "arena", "players": 1, "max": 8, "spectators": 0, "state": "waiting",
             "private": False, "owner": "p1"}  # fmt: skip
     directory.on_lobby(json.dumps({"k": "room", "room": "ABCDE", "info": info}).encode())
+    # their token messages are read and left: tokens are looked up in the hash when needed
     directory.on_lobby(json.dumps({"k": "token", "token": "t1", "room": "ABCDE"}).encode())
     directory.on_lobby(json.dumps({"k": "tokens", "tokens": {"t2": "ABCDE"}}).encode())
+    directory.on_lobby(json.dumps({"k": "news", "tokens": {"t3": "ABCDE"}, "rooms": {}}).encode())
     assert directory.remote == {"ABCDE": info}
-    assert directory.tokens == {"t1": "ABCDE", "t2": "ABCDE"}
+
+
+async def test_seats_tokens_are_written_again_only_when_the_hash_was_lost(
+    proc: Process, backend: Backend
+) -> None:
+    room = await proc.create()
+    seat = room.join(RecordingPeer(), "Ada", spectate=False)
+    assert seat is not None
+    directory = proc.cluster.directory
+    await directory.refresh(proc.cluster.owners)  # the first refresh writes them, and its mark
+    peer = backend.peer()
+    assert (await peer.hget(TOKENS, seat.token)) == room.code.encode()
+    # While its own mark is there, a refresh writes nothing (and reads no one else's tokens).
+    await peer.hdel(TOKENS, seat.token)
+    await directory.refresh(proc.cluster.owners)
+    assert await peer.hget(TOKENS, seat.token) is None
+    # Redis restarted empty: the mark is gone with the tokens, so they are all written again.
+    await peer.delete(TOKENS)
+    await directory.refresh(proc.cluster.owners)
+    assert (await peer.hget(TOKENS, seat.token)) == room.code.encode()
+    # A process that stops takes its mark away.
+    await directory.leave()
+    assert sorted(await peer.hgetall(TOKENS)) == [seat.token]
+
+
+async def test_a_token_held_by_another_process_brings_the_player_back_there(
+    proc: Process, backend: Backend
+) -> None:
+    room = await proc.create()
+    seat = room.join(RecordingPeer(), "Ada", spectate=False)
+    assert seat is not None
+    proc.cluster.register_seat(room, seat)
+    await asyncio.gather(*proc.cluster._background)  # the token goes out with the news
+    other_world = World(countdown_s=0.0)
+    other = Cluster(other_world.registry, backend.peer(), "p2")
+    try:
+        assert other.seat_for(seat.token) is None  # nothing of it held there
+        waiting, moved_on, stranger = RecordingPeer(), RecordingPeer(), RecordingPeer()
+        for peer in (waiting, moved_on, stranger):
+            other_world.registry.enter_lobby(peer)
+        other_world.registry.leave_lobby(moved_on)  # e.g. it joined a room while we looked
+        await other._resume_elsewhere(seat.token, waiting)
+        await other._resume_elsewhere(seat.token, moved_on)
+        await other._resume_elsewhere("no-such-token", stranger)
+        assert waiting not in other_world.registry.lobby
+        assert room.code in other.handles  # relayed to the owner from here on
+        assert other_world.registry.lobby == {stranger}
+        # The owner itself looks in its own rooms only: a seat it no longer has is not found.
+        proc.world.registry.lobby.add(stranger)
+        await proc.cluster._resume_elsewhere("no-such-token", stranger)
+        assert stranger in proc.world.registry.lobby
+    finally:
+        await other.close()

@@ -183,8 +183,8 @@ async def test_redis_restart_mid_game_processes_recover(
         # Redis lost everything (no persistence); the owner wrote the seats' tokens again, so
         # Bob can move to another process and keep his seat.
         await bob.close()
-        # Every process re-reads the (restarted) token hash once a second; until p2 has, the
-        # token is unknown there and Bob lands in the lobby, so he tries again.
+        # The owner writes its seats' tokens again at its next refresh (once a second); until
+        # it has, p2 cannot find Bob's token and he lands in the lobby, so he tries again.
         deadline = time.monotonic() + 15
         while True:
             bob2 = await open_client(p2)
@@ -193,7 +193,7 @@ async def test_redis_restart_mid_game_processes_recover(
                 back = await bob2.expect("joined", timeout=3)
                 break
             except TimeoutError:
-                assert time.monotonic() < deadline, "p2 never learned Bob's token again"
+                assert time.monotonic() < deadline, "Bob's token was never written again"
                 await bob2.close()
         assert (back["room"], back["you"]) == (code, jb["you"])
         # New rooms work across processes again.

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from server.analytics.events import STREAM, Event, Kind
 from server.bus import keys
 from server.bus.redis import RedisBus
@@ -89,6 +91,29 @@ async def test_room_list_and_lobby_chat_agree_everywhere(
     await late.hello("Eve")
     history = await late.expect("history", lambda m: m["channel"] == "lobby")
     assert any(line["text"] == "anyone on p1?" for line in history["lines"])
+
+
+async def test_a_player_back_on_a_process_that_never_saw_the_room_gets_the_seat_again(
+    shared_cluster: list[ServerProcess], open_client: OpenClient
+) -> None:
+    p0, _, p2 = shared_cluster
+    ada = await open_client(p0)
+    joined = await _seated(ada, "Ada", type="create", mode="arena")
+    await ada.close()  # the seat is held for the reconnect grace
+    # p2 holds no copy of anyone's token: it looks this one up in the shared hash.
+    again = await open_client(p2)
+    await again.hello("Ada", token=joined["token"])
+    back = await again.expect("joined", timeout=5)
+    assert (back["room"], back["you"], back["token"]) == (
+        joined["room"], joined["you"], joined["token"]
+    )  # fmt: skip
+    await again.wait_for(lambda: again.pellets is not None and again.me(joined["you"]))
+    # A token nobody holds leaves its bearer in the lobby, as on one process.
+    stranger = await open_client(p2)
+    await stranger.hello("Bo", token="no-such-token")
+    await stranger.expect("rooms")
+    with pytest.raises(TimeoutError):
+        await stranger.expect("joined", timeout=1)
 
 
 async def test_quick_play_fills_a_room_run_by_another_process(
