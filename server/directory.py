@@ -51,6 +51,7 @@ class Directory:
         self._counted_at: dict[str, tuple[int, float]] = {}  # code -> (players, since when)
         self._missing: dict[str, float] = {}  # process -> when first seen missing
         self._listed: dict[str, tuple[object, bytes]] = {}  # code -> (summary, its JSON)
+        self._read: dict[str, tuple[bytes, dict[str, Any]]] = {}  # code -> (JSON read, decoded)
         # What the next batch of news shares: new seats' tokens, new rooms.
         self._tokens_out: dict[str, str] = {}
         self._rooms_out: dict[str, Room] = {}
@@ -72,12 +73,22 @@ class Directory:
             await self.bus.presence_set_many(keys.LOBBY_ROOMS, listing, ROOM_TTL_S)
         listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
         remote: dict[str, dict[str, Any]] = {}
+        read: dict[str, tuple[bytes, dict[str, Any]]] = {}
         for code, raw in listed.items():
             if code in owners:
                 continue
+            # Most rooms' entries are as they were a second ago: decode only those that changed
+            # (decoding them all was most of a refresh: 38 ms of CPU with 5,000 rooms listed).
+            before = self._read.get(code)
+            if before is not None and before[0] == raw:
+                read[code] = before
+                remote[code] = before[1]
+                continue
             with contextlib.suppress(ValueError, KeyError):
                 info = json.loads(raw)
+                read[code] = (raw, info)
                 remote[code] = info
+        self._read = read
         self._set_remote(remote)
         if await self.bus.hget(TOKENS, self._marker) is None:
             # The first refresh, or Redis restarted empty: our seats' tokens, all of them again.

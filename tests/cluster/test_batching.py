@@ -255,3 +255,21 @@ async def test_a_token_held_by_another_process_brings_the_player_back_there(
         assert stranger in proc.world.registry.lobby
     finally:
         await other.close()
+
+
+async def test_the_room_list_is_decoded_again_only_where_it_changed(
+    proc: Process, backend: Backend
+) -> None:
+    quiet, busy = await proc.create(), await proc.create()
+    await proc.cluster.directory.refresh(proc.cluster.owners)
+    other = Directory(World(countdown_s=0.0).registry, backend.peer(), "p2")
+    await other.refresh({})
+    first = dict(other.remote)
+    assert sorted(first) == sorted([quiet.code, busy.code])
+    busy.join(RecordingPeer(), "Ada", spectate=False)
+    await proc.cluster.directory.refresh(proc.cluster.owners)
+    await backend.peer().presence_set_many(keys.LOBBY_ROOMS, {"BROKE": b"{not json"}, ROOM_TTL_S)
+    await other.refresh({})
+    assert other.remote[busy.code]["players"] == 1  # changed: read again
+    assert other.remote[quiet.code] is first[quiet.code]  # unchanged: not decoded again
+    assert "BROKE" not in other.remote
