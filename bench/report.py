@@ -25,6 +25,7 @@ def _storm(s: dict[str, Any]) -> str:
     return (
         f"{s['errors']} errors, {s['not_joined']} not joined, tick p99 {tick['p99']:.1f} ms "
         f"(delivery {s['lateness_ms']['p99']:.1f}), join p99 {s['join_ms']['p99']:.0f} ms"
+        f"{host.steal_note(s.get('steal_pct'))}"
     )
 
 
@@ -161,7 +162,8 @@ def figures(results: dict[str, Any]) -> list[Row]:
             rows.append(
                 (
                     "7 game core frames/s (one 8-player arena, server's core)",
-                    f"{fps:,.0f} (= {arenas} arenas, {8 * arenas} players at 60 Hz)",
+                    f"{fps:,.0f} (= {arenas} arenas, {8 * arenas} players at 60 Hz)"
+                    f"{host.steal_note(core.get('steal_pct'))}",
                     "-",
                     f">= {target:,}" if target else "-",
                     _met(fps >= target) if target else "-",

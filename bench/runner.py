@@ -264,6 +264,7 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
     """Figure 4: `storm` clients connect and join within one second while others play."""
     port = procs.free_port()
     with _serving(target, port, m):
+        host0 = host.cpu_ticks()
         now = time.time()
         settle = p.storm_observers / p.rate + p.warmup_s
         storm_at = now + 0.2 + settle
@@ -279,6 +280,7 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
             procs.start_bots(storm, m.nice, m.realtime),
         ]
         observers, stormers = procs.collect(fleets, timeout_s=90)
+        steal = host.steal_pct(host0, host.cpu_ticks(), [m.server_cpu])
     not_joined = stormers["count"] - stormers["joined"]
     return {
         "target": target,
@@ -290,6 +292,7 @@ def join_storm(target: str, p: Preset, m: Machine) -> dict[str, Any]:
         "join_ms": stormers["join_ms"],
         "lateness_ms": observers["lateness_ms"],
         "storm_lateness_ms": stormers["lateness_ms"],
+        "steal_pct": steal,
     }
 
 
@@ -328,6 +331,7 @@ def core_fps(p: Preset, m: Machine) -> dict[str, Any]:
     before = os.sched_getaffinity(0)
     if m.server_cpu is not None:
         os.sched_setaffinity(0, {m.server_cpu})  # a child process inherits the pinning
+    host0 = host.cpu_ticks()
     try:
         result: dict[str, Any]
         if m.server_dir != procs.ROOT:  # time the very core the server ran (maybe compiled)
@@ -338,6 +342,7 @@ def core_fps(p: Preset, m: Machine) -> dict[str, Any]:
         return {"error": f"{type(exc).__name__}: {exc}"}
     finally:
         os.sched_setaffinity(0, before)
+    result["steal_pct"] = host.steal_pct(host0, host.cpu_ticks(), [m.server_cpu])
     return result
 
 

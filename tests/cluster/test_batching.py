@@ -19,7 +19,7 @@ from server.bus import keys
 from server.cluster import SLOT_ROOMS, SNAPSHOT_SLOTS, Cluster
 from server.directory import ROOM_TTL_S, TOKENS, Directory
 from server.game.view import Mode
-from server.room import Room
+from server.room import Room, Seat
 from tests.server.test_room import RecordingPeer, World
 from tests.support.backends import Backend
 
@@ -40,6 +40,13 @@ class Process:
         await self.cluster._write_slot((owner.slot + 1) % SNAPSHOT_SLOTS)
         assert not owner.due and await self.written(room)
         return room
+
+    async def create_with_seat(self) -> tuple[Room, Seat]:
+        """A new room with Ada in it."""
+        room = await self.create()
+        seat = room.join(RecordingPeer(), "Ada", spectate=False)
+        assert seat is not None
+        return room, seat
 
     def play(self, *rooms: Room) -> None:
         """Two players in each room, playing (a playing room's snapshot is written every time)."""
@@ -207,9 +214,7 @@ def test_news_from_processes_of_older_releases_is_still_read() -> None:
 async def test_seats_tokens_are_written_again_only_when_the_hash_was_lost(
     proc: Process, backend: Backend
 ) -> None:
-    room = await proc.create()
-    seat = room.join(RecordingPeer(), "Ada", spectate=False)
-    assert seat is not None
+    room, seat = await proc.create_with_seat()
     directory = proc.cluster.directory
     await directory.refresh(proc.cluster.owners)  # the first refresh writes them, and its mark
     peer = backend.peer()
@@ -230,9 +235,7 @@ async def test_seats_tokens_are_written_again_only_when_the_hash_was_lost(
 async def test_a_token_held_by_another_process_brings_the_player_back_there(
     proc: Process, backend: Backend
 ) -> None:
-    room = await proc.create()
-    seat = room.join(RecordingPeer(), "Ada", spectate=False)
-    assert seat is not None
+    room, seat = await proc.create_with_seat()
     proc.cluster.register_seat(room, seat)
     await asyncio.gather(*proc.cluster._background)  # the token goes out with the news
     other_world = World(countdown_s=0.0)
