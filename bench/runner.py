@@ -99,7 +99,9 @@ def measure_players(
         time.sleep(max(0.0, measure_at - time.time()))
         connections = 0
         if target == "ceiling":  # this read also resets the ceiling's lateness record
-            connections = _ceiling_stats(port).get("connections", 0)
+            # Briefly: an overloaded ceiling answering late would push the CPU window past
+            # the bots' (a 15 s wait once read 1 % CPU for a ceiling at its limit).
+            connections = _ceiling_stats(port, timeout_s=2).get("connections", 0)
         before = procs.histograms(metrics_port, procs.TICK_METRIC, procs.INTENT_METRIC)
         cpu0, host0 = procs.cpu_times(proc), host.cpu_ticks()
         time.sleep(p.window_s)
@@ -133,10 +135,10 @@ def measure_players(
     return result
 
 
-def _ceiling_stats(port: int) -> dict[str, Any]:
+def _ceiling_stats(port: int, timeout_s: float = 15) -> dict[str, Any]:
     """The ceiling's own lateness record; an overloaded ceiling may not answer in time."""
     try:
-        return procs.fetch_json(f"http://127.0.0.1:{port}/stats", timeout_s=15)
+        return procs.fetch_json(f"http://127.0.0.1:{port}/stats", timeout_s=timeout_s)
     except OSError as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
