@@ -32,6 +32,17 @@ POOL_SIZE = 64  # connections per process for commands (pub/sub has its own)
 BATCH = 1000  # keys per script call in the batched operations (a call blocks Redis meanwhile)
 
 
+def _driver_info() -> dict[str, Any]:
+    """One description of the client for every connection (CLIENT SETINFO). redis-py 8 made
+    each new connection look its own version up in the installed packages' metadata: about
+    1 ms, so a burst that fills the pool stalled the loop for 64 of them."""
+    try:
+        from redis.driver_info import DriverInfo
+    except ImportError:  # redis-py before 8 looks its version up once, at import
+        return {}
+    return {"driver_info": DriverInfo()}
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
@@ -71,6 +82,7 @@ class RedisBus(Bus):
             socket_timeout=SOCKET_TIMEOUT_S,
             retry=Retry(NoBackoff(), 1),  # one retry covers a pooled socket that died meanwhile
             decode_responses=False,
+            **_driver_info(),
         )
         client = aioredis.Redis(connection_pool=pool)
         parts = urlsplit(url)

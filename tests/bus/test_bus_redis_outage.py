@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import time
 
 import pytest
 
 from server.bus import BusUnavailable, MemoryBus, Message, open_bus
-from server.bus.redis import RedisBus
+from server.bus.redis import POOL_SIZE, RedisBus
 from server.config import Config
 from tests.support.redis_server import RedisServer
 
@@ -175,13 +176,34 @@ async def test_available_follows_the_outage(own_redis: RedisServer) -> None:
 async def test_a_burst_bigger_than_the_pool_waits_its_turn(redis_server: RedisServer) -> None:
     # Many more concurrent commands than pooled connections: each waits for a free one
     # instead of failing with "Too many connections" (which lost joins under load).
-    from server.bus.redis import POOL_SIZE
-
     bus = RedisBus.from_url(redis_server.url)
     try:
         burst = 4 * POOL_SIZE
         await asyncio.gather(*(bus.set(f"burst:{i}", b"x", 10) for i in range(burst)))
         got = await asyncio.gather(*(bus.get(f"burst:{i}") for i in range(burst)))
         assert got == [b"x"] * burst
+    finally:
+        await bus.close()
+
+
+async def test_new_pooled_connections_do_not_look_the_client_version_up_each(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # redis-py 8 read the installed packages' metadata for every new connection (about
+    # 1 ms each): a burst that filled the pool stalled the event loop for all of them.
+    bus = RedisBus.from_url(redis_server.url)
+    lookups = 0
+    real = importlib.metadata.version
+
+    def counted(name: str) -> str:
+        nonlocal lookups
+        lookups += 1
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", counted)
+    try:
+        await asyncio.gather(*(bus.set(f"burst:{i}", b"x", 10) for i in range(2 * POOL_SIZE)))
+        assert lookups == 0
+        assert len(await bus._client.client_list()) >= POOL_SIZE // 2  # the pool did fill
     finally:
         await bus.close()
