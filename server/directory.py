@@ -200,7 +200,6 @@ class Directory:
                 await self.bus.hset(TOKENS, {t: c.encode() for t, c in tokens.items()})
             if infos:
                 await self.bus.presence_set_many(keys.LOBBY_ROOMS, infos, ROOM_TTL_S)
-            if infos:
                 rooms_out = {code: json.loads(info) for code, info in infos.items()}
                 body = {"k": "news", "rooms": rooms_out}
                 await self.bus.publish(keys.LOBBY_CHANNEL, json.dumps(body).encode())
