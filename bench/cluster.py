@@ -14,6 +14,11 @@ On a machine with a core to spare for every server besides the bots' core (four 
 server process gets a core of its own instead, still under the same quota: as the tasks of a
 real deployment do, they then never wait for each other (`server_cores`).
 
+With quick play a third layout runs as well: two processes without Redis, each with rooms of
+its own. No cluster can do better than two processes that share nothing, so its ratio to one
+process is what these cores allow any two processes (on two cores, sharing one), and the
+cluster's ratio against it is the cluster's own cost.
+
 The bots deal their connections to the ports in turn, as a round-robin load balancer would.
 How they find rooms is the run's choice (`--fig6-rooms`):
 - `quick` (the default): every bot quick-plays, as players do. Each process fills its own
@@ -45,8 +50,11 @@ from bench.fleet import FleetOptions
 Row = tuple[str, str, str, str, str]  # the shape of `report.figures()` rows
 
 RATIO_TARGET = 1.7
-LAYOUTS = ("single", "cluster")  # one process without Redis; two processes sharing one Redis
-SERVERS = {"single": 1, "cluster": 2}
+# One process without Redis; two processes sharing one Redis; and, as this machine's reference
+# for any two processes, two without Redis, each with rooms of its own (quick play only: a
+# party's room by code cannot be found on the other process without Redis).
+LAYOUTS = ("single", "cluster", "separate")
+SERVERS = {"single": 1, "cluster": 2, "separate": 2}
 # Finer than figure 1's steps around where half a core gives out, so a ratio near the 1.7
 # target is resolved; the climb stops by itself two failed steps after a layout's last pass.
 # Above 1,000 the steps are about a tenth apart, so the ratio of the two layouts' passed steps
@@ -304,6 +312,10 @@ def _best_of(
     return best
 
 
+def layouts_for(matching: str) -> tuple[str, ...]:
+    return LAYOUTS if matching == "quick" else tuple(x for x in LAYOUTS if x != "separate")
+
+
 def steps_for(preset: runner.Preset) -> tuple[int, ...]:
     """The published run's finer steps; a one-step preset (the smoke test's) keeps its own."""
     return preset.steps if len(preset.steps) == 1 else FULL_STEPS
@@ -312,7 +324,8 @@ def steps_for(preset: runner.Preset) -> tuple[int, ...]:
 def figure(
     preset: runner.Preset, machine: runner.Machine, matching: str = "quick"
 ) -> dict[str, Any]:
-    """Figure 6: climb the steps with one process and with two plus Redis until both fail."""
+    """Figure 6: climb the steps with one process, with two plus Redis and with two apart,
+    until each fails."""
     if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
         return {"error": "redis-server is not installed (apt-get install redis-server)"}
     problem = budget_problem()
@@ -330,13 +343,14 @@ def figure(
         note += "; the 2 processes sharing one core"
     note += "; rooms found by " + ("quick play" if matching == "quick" else "parties of 8 by code")
     runner.say(f"[fig 6] {note}")
+    layouts = layouts_for(matching)
     rows: list[dict[str, Any]] = []
     broken: list[dict[str, Any]] = []
-    failures = dict.fromkeys(LAYOUTS, 0)
-    best = dict.fromkeys(LAYOUTS, 0)
+    failures = dict.fromkeys(layouts, 0)
+    best = dict.fromkeys(layouts, 0)
     with private_redis(machine) as store:
         for players in steps_for(preset):
-            for layout in LAYOUTS:
+            for layout in layouts:
                 if failures[layout] >= preset.give_up_after:
                     continue
                 row = _best_of(layout, players, preset, machine, store, budget, matching)
@@ -354,6 +368,7 @@ def figure(
             if all(f >= preset.give_up_after for f in failures.values()):
                 break
     ratio = best["cluster"] / best["single"] if best["single"] else 0.0
+    separate = best.get("separate", 0) / best["single"] if best["single"] else 0.0
     return {
         "budget": None if budget is None else {
             "period_us": budget.period_us, "quota_us": budget.quota_us, "cores": budget.cores,
@@ -364,6 +379,9 @@ def figure(
         "rows": rows,
         "best": best,
         "ratio": round(ratio, 3),
+        # Two processes without Redis against one: what two processes can reach on these cores
+        # at all, so `ratio` against it is the cluster's own cost (absent with parties).
+        "separate_ratio": round(separate, 3) if "separate" in best else None,
         "redis_at": _redis_reading(rows, best["cluster"]),
         "broken": broken,
     }  # fmt: skip
@@ -433,6 +451,19 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 f"{redis_at['commands_per_room_s']:.1f} commands in all; "
                 f"Redis cpu {redis_at['redis_cpu_pct']}%",
                 "-",
+                "-",
+                "-",
+            )
+        )
+    separate = fig.get("separate_ratio")
+    if separate is not None:
+        own_cost = f"; 2 + Redis against them {ratio / separate:.2f}" if separate else ""
+        out.append(
+            (
+                f"6c the same cores' reference: 2 processes without Redis, each with its own "
+                f"rooms, vs 1 ({where})",
+                f"{best.get('separate', 0)} (ratio {separate:.2f}){own_cost}",
+                f"1 process: {best['single']}",
                 "-",
                 "-",
             )

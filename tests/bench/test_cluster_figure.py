@@ -61,6 +61,46 @@ def test_quick_run_measures_one_process_and_two_with_redis(tmp_path: Path) -> No
     assert fig["redis_at"]["players"] == 8
 
 
+def test_quick_play_also_measures_two_processes_without_redis(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "bench", "--quick", "--figures", "6", "--tree", "work"]
+    argv += ["--core", "pure"]  # quick play, the default: each process fills its own rooms
+    done = subprocess.run(
+        [*argv, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=100
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| 6c the same cores' reference: 2 processes without Redis" in done.stdout
+    fig = json.loads((tmp_path / "latest.json").read_text())["cluster"]
+    by_layout = {r["target"]: r for r in fig["rows"]}
+    assert set(by_layout) == {"single", "cluster", "separate"}, fig["broken"]
+    separate = by_layout["separate"]
+    assert separate["errors"] == {} and separate["seated"] == 8
+    assert [s["clients"] for s in separate["servers"]] == [4, 4]
+    # Each process seats its own four in a room of its own; nothing goes through Redis.
+    assert separate["rooms"] == 2 and separate["rooms_across_ports"] == 0
+    assert "redis" not in separate and "redis" in by_layout["cluster"]
+    assert all(s["tick_from_outside_ms"]["ticks"] > 0 for s in separate["servers"])
+    if separate["passed"] and by_layout["single"]["passed"]:
+        assert fig["separate_ratio"] == 1.0
+
+
+def test_the_reference_of_two_processes_runs_only_with_quick_play() -> None:
+    assert cluster.layouts_for("quick") == ("single", "cluster", "separate")
+    assert cluster.layouts_for("parties") == ("single", "cluster")
+
+
+def test_rows_give_the_cluster_against_two_processes_without_redis() -> None:
+    fig = {"budget": {"period_us": 10_000, "quota_us": 5_000, "cores": 0.5}, "note": "n",
+           "best": {"single": 1000, "cluster": 1500, "separate": 1750}, "ratio": 1.5,
+           "separate_ratio": 1.75, "redis_at": {}, "rows": []}  # fmt: skip
+    first, reference = cluster.rows({"cluster": fig})
+    assert first[1] == "1500 (ratio 1.50)" and first[4] == "no"
+    assert reference[0].startswith("6c the same cores' reference")
+    assert reference[1] == "1750 (ratio 1.75); 2 + Redis against them 0.86"
+    assert reference[2] == "1 process: 1000"
+    fig["separate_ratio"] = None  # parties: no reference
+    assert len(cluster.rows({"cluster": fig})) == 1
+
+
 def test_without_a_cpu_controller_the_budget_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
