@@ -72,7 +72,6 @@ class Directory:
         if listing:
             await self.bus.presence_set_many(keys.LOBBY_ROOMS, listing, ROOM_TTL_S)
         listed = await self.bus.presence_list(keys.LOBBY_ROOMS)
-        remote: dict[str, dict[str, Any]] = {}
         read: dict[str, tuple[bytes, dict[str, Any]]] = {}
         for code, raw in listed.items():
             if code in owners:
@@ -82,14 +81,11 @@ class Directory:
             before = self._read.get(code)
             if before is not None and before[0] == raw:
                 read[code] = before
-                remote[code] = before[1]
                 continue
             with contextlib.suppress(ValueError, KeyError):
-                info = json.loads(raw)
-                read[code] = (raw, info)
-                remote[code] = info
+                read[code] = (raw, json.loads(raw))
         self._read = read
-        self._set_remote(remote)
+        self._set_remote({code: info for code, (_, info) in read.items()})
         if await self.bus.hget(TOKENS, self._marker) is None:
             # The first refresh, or Redis restarted empty: our seats' tokens, all of them again.
             ours = {self._marker: b"1"}
